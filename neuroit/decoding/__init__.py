@@ -1,0 +1,28 @@
+"""Object decoding across image domains (the seed study's 2AFC protocol).
+
+``decode_domain_transfer(features, stimuli)`` fits a leave-one-out ridge classifier on one domain
+and reports 2AFC accuracy per test domain; ``summarize`` gives means, SDs and the O.O.D. mean;
+``LOORidgeClassifier`` is the same solver as a scikit-learn estimator.
+"""
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "decode_domain_transfer": "transfer", "summarize": "transfer", "DEFAULT_ALPHAS": "transfer",
+    "CHANCE": "transfer", "draw_splits": "splits", "Splits": "splits", "LOORidgeClassifier": "estimator",
+    "synthetic_stimuli": "synthetic", "synthetic_features": "synthetic", "SEED_CLASSES": "synthetic",
+    "SEED_DOMAINS": "synthetic", "read_stimulus_table": "_inputs", "align_features": "_inputs",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"neuroit.decoding.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'neuroit.decoding' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
