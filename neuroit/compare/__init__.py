@@ -6,7 +6,7 @@ at equal in-domain accuracy), statistics (``ttest_ood``, ``friedman_deltas``, ``
 """
 from __future__ import annotations
 
-import importlib
+from neuroit._lazy import lazy_exports
 
 _LAZY = {
     "sample_units_curve": "curves", "summarize_curve": "curves", "default_unit_counts": "curves",
@@ -17,14 +17,4 @@ _LAZY = {
     "compare_models": "report", "write_comparison": "report", "read_features": "io",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"neuroit.compare.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'neuroit.compare' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)

@@ -6,7 +6,7 @@ and reports 2AFC accuracy per test domain; ``summarize`` gives means, SDs and th
 """
 from __future__ import annotations
 
-import importlib
+from neuroit._lazy import lazy_exports
 
 _LAZY = {
     "decode_domain_transfer": "transfer", "summarize": "transfer", "DEFAULT_ALPHAS": "transfer",
@@ -15,14 +15,4 @@ _LAZY = {
     "SEED_DOMAINS": "synthetic", "read_stimulus_table": "_inputs", "align_features": "_inputs",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"neuroit.decoding.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'neuroit.decoding' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)

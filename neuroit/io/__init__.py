@@ -4,28 +4,22 @@ Every reader is lazy: opening a file parses its header only; samples are memory-
 """
 from __future__ import annotations
 
-import importlib
+from neuroit._lazy import lazy_exports
 
 _EXPORTS = {
-    "Recording": "neuroit.io.recording",
-    "NumpyRecording": "neuroit.io.recording",
-    "Stream": "neuroit.io.recording",
-    "Gap": "neuroit.io.recording",
-    "read_intan": "neuroit.io.intan",
-    "describe": "neuroit.io.intan",
-    "IntanWriter": "neuroit.io.intan_write",
-    "write_intan": "neuroit.io.intan_write",
-    "read_mwk2": "neuroit.io.mwk2",
-    "write_mwk2": "neuroit.io.mwk2",
-    "read_presentation_log": "neuroit.io.csvlog",
-    "write_presentation_log": "neuroit.io.csvlog",
-    "from_spikeinterface": "neuroit.io.spikeinterface",
+    "Recording": "recording",
+    "NumpyRecording": "recording",
+    "Stream": "recording",
+    "Gap": "recording",
+    "read_intan": "intan",
+    "describe": "intan",
+    "IntanWriter": "intan_write",
+    "write_intan": "intan_write",
+    "read_mwk2": "mwk2",
+    "write_mwk2": "mwk2",
+    "read_presentation_log": "csvlog",
+    "write_presentation_log": "csvlog",
+    "from_spikeinterface": "spikeinterface",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'neuroit.io' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

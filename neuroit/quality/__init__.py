@@ -9,25 +9,15 @@
 """
 from __future__ import annotations
 
-import importlib
+from neuroit._lazy import lazy_exports
 
 _EXPORTS = {
-    "zscore_to_normalizer": "neuroit.quality.normalize",
-    "split_half_reliability": "neuroit.quality.reliability",
-    "spearman_brown": "neuroit.quality.reliability",
-    "select_sites": "neuroit.quality.select",
-    "plot_site_quality": "neuroit.quality.plots",
-    "DEFAULT_EXCLUDE": "neuroit.quality._rules",
+    "zscore_to_normalizer": "normalize",
+    "split_half_reliability": "reliability",
+    "spearman_brown": "reliability",
+    "select_sites": "select",
+    "plot_site_quality": "plots",
+    "DEFAULT_EXCLUDE": "_rules",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'neuroit.quality' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

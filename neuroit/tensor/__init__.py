@@ -12,27 +12,17 @@ Brain-Score (:func:`to_brainscore`) and NWB (:func:`to_nwb`, needs ``pip install
 """
 from __future__ import annotations
 
-import importlib
+from neuroit._lazy import lazy_exports
 
 _EXPORTS = {
-    "average_repetitions": "neuroit.tensor.average",
-    "merge_sessions": "neuroit.tensor.average",
-    "to_netcdf": "neuroit.tensor.store",
-    "to_zarr": "neuroit.tensor.store",
-    "open_tensor": "neuroit.tensor.store",
-    "checksum_inputs": "neuroit.tensor.store",
-    "to_brainscore": "neuroit.tensor.brainscore",
-    "to_nwb": "neuroit.tensor.nwb",
+    "average_repetitions": "average",
+    "merge_sessions": "average",
+    "to_netcdf": "store",
+    "to_zarr": "store",
+    "open_tensor": "store",
+    "checksum_inputs": "store",
+    "to_brainscore": "brainscore",
+    "to_nwb": "nwb",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'neuroit.tensor' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
