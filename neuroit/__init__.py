@@ -15,7 +15,7 @@ from neuroit.errors import NeuroitError
 
 __version__ = "0.1.0"
 
-_STAGES = ("io", "dsp", "events", "tensor", "quality", "decoding", "models", "compare", "simulate")
+_STAGES = ("io", "dsp", "events", "tensor", "quality", "decoding", "models", "compare", "simulate", "stimuli")
 
 __all__ = ["NeuroitError", "__version__", *_STAGES]
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 from neuroit._atomic import atomic_path
 from neuroit.errors import FileFormatError, NeuroitError
+from neuroit.stimuli.table import read_stimulus_set
 
 log = logging.getLogger(__name__)
 
@@ -360,35 +361,6 @@ def _session_date(folder: Path) -> str:
     return ""
 
 
-def read_stimuli(path: str | os.PathLike, *, normalizer_pattern: str = r"(^|/)normalizers/") -> pd.DataFrame:
-    """The stimulus table (``stimulus_id``, ``image_file``, ``object_label``, ``domain``, ``is_normalizer``).
-
-    Without an ``is_normalizer`` column, images whose file lies under a ``normalizers`` folder
-    (``normalizer_pattern`` on ``image_file``) are the normalizers.
-    """
-    path = Path(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise FileFormatError(path, f"cannot be read as a stimulus table ({exc}).") from None
-    if "stimulus_id" not in df:
-        raise FileFormatError(path, f"has no 'stimulus_id' column (found {list(df.columns)}).")
-    if df["stimulus_id"].duplicated().any():
-        dup = df["stimulus_id"][df["stimulus_id"].duplicated()].iat[0]
-        raise FileFormatError(path, f"repeats stimulus_id {dup!r}.")
-    if "image_file" not in df:
-        df["image_file"] = df["image_path"] if "image_path" in df else df["stimulus_id"]
-    for c in ("object_label", "domain"):
-        if c not in df:
-            df[c] = ""
-    if "is_normalizer" in df:
-        df["is_normalizer"] = df["is_normalizer"].str.strip().str.lower().isin(["true", "1", "yes", "t"])
-    else:
-        pat = re.compile(normalizer_pattern)
-        df["is_normalizer"] = [bool(pat.search(f.replace("\\", "/"))) for f in df["image_file"]]
-    return df
-
-
 def _site_table(recording, config: ProcessConfig, animal: str) -> pd.DataFrame:
     s = recording.stream("amplifier")
     names = list(s.channel_names)
@@ -460,7 +432,8 @@ def _run_session(folder: Path, config: ProcessConfig, cache: _Cache, progress: b
     t0 = time.perf_counter()
     files = find_session_files(folder)
     recording = read_intan(files.intan)
-    stimuli = read_stimuli(files.stimuli, normalizer_pattern=config.normalize.normalizer_pattern)
+    stimuli = read_stimulus_set(files.stimuli, check_files=False, required=(),
+                                normalizer_pattern=config.normalize.normalizer_pattern)
     intan_fp = [(f.name, fingerprint_file(f)) for f in _files_of(files.intan)]
     log_fp = fingerprint_file(files.log)
     stim_fp = fingerprint_file(files.stimuli)
@@ -714,7 +687,8 @@ def process(
     else:
         keep = report
     stim_order = list(dict.fromkeys(s for f in folders if f.name not in ref_names
-                                    for s in read_stimuli(find_session_files(f).stimuli)["stimulus_id"]))
+                                    for s in read_stimulus_set(find_session_files(f).stimuli, check_files=False,
+                                                              required=())["stimulus_id"]))
     merged = merge_sessions(scaled, sites=keep, stimuli=stim_order, combine=config.output.combine)
     psth = None
     if config.bin.bin_ms is not None:

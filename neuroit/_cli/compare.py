@@ -52,8 +52,9 @@ def _named(specs: list[str]) -> dict[str, Path]:
 def run(args) -> int:
     import numpy as np
 
-    from neuroit.compare.io import read_features, read_stimuli
+    from neuroit.compare.io import read_features
     from neuroit.compare.report import compare_models, write_comparison
+    from neuroit.stimuli import read_stimulus_set
 
     if args.n_counts < 2:
         raise NeuroitError(f"--n-counts must be at least 2; got {args.n_counts}.")
@@ -63,7 +64,9 @@ def run(args) -> int:
     named = _named(args.features)
     it = read_features(args.it)
     models = {name: read_features(path) for name, path in named.items()}
-    stimuli = read_stimuli(args.stimuli) if args.stimuli else None
+    stimuli = None
+    if args.stimuli:  # decoding needs ids, labels and domains, not the images
+        stimuli = read_stimulus_set(args.stimuli, check_files=False, required=("object_label", "domain"))
     result = compare_models(
         it, models, stimuli, unit_counts=args.n_counts, it_unit_counts=args.n_counts, n_draws=args.n_draws,
         n_splits=args.n_splits, train_domain=args.train_domain, n_train=args.n_train, n_heldout=args.n_heldout,

@@ -1,4 +1,7 @@
-"""Reading feature / tensor files and stimulus tables for the comparison."""
+"""Reading feature / tensor files for the comparison.
+
+Stimulus tables are read with :func:`neuroit.stimuli.read_stimulus_set`.
+"""
 from __future__ import annotations
 
 import os
@@ -6,7 +9,7 @@ from pathlib import Path
 
 from neuroit.errors import FileFormatError
 
-__all__ = ["read_features", "read_stimuli"]
+__all__ = ["read_features"]
 
 
 def read_features(path: str | os.PathLike):
@@ -35,25 +38,3 @@ def read_features(path: str | os.PathLike):
     if da.ndim != 2:
         raise FileFormatError(path, f"variable {name!r} has dims {da.dims}; expected (stimulus, unit)")
     return da
-
-
-def read_stimuli(path: str | os.PathLike):
-    """Read a stimulus table CSV: neuroit's columns (stimulus_id, object_label, domain[, source_id,
-    is_normalizer]) or a Brain-Score stimulus CSV (mapped by :mod:`neuroit.stimuli`)."""
-    import pandas as pd
-
-    from neuroit.decoding._inputs import read_stimulus_table
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(path))
-    try:
-        head = pd.read_csv(path, nrows=0).columns
-    except Exception as exc:
-        detail = (str(exc).strip().splitlines() or [""])[0][:160]
-        raise FileFormatError(path, f"cannot be read as CSV ({detail})") from None
-    if {"stimulus_id", "object_label", "domain"} <= set(head):
-        return read_stimulus_table(path)
-    from neuroit.stimuli.table import read_stimulus_set
-
-    return read_stimulus_set(path, check_files=False)

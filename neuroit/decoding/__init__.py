@@ -12,7 +12,7 @@ _LAZY = {
     "decode_domain_transfer": "transfer", "summarize": "transfer", "DEFAULT_ALPHAS": "transfer",
     "CHANCE": "transfer", "draw_splits": "splits", "Splits": "splits", "LOORidgeClassifier": "estimator",
     "synthetic_stimuli": "synthetic", "synthetic_features": "synthetic", "SEED_CLASSES": "synthetic",
-    "SEED_DOMAINS": "synthetic", "read_stimulus_table": "_inputs", "align_features": "_inputs",
+    "SEED_DOMAINS": "synthetic", "align_features": "_inputs",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)

@@ -3,41 +3,24 @@
 Decoding accepts any (stimulus x unit) matrix: an ``xarray.DataArray`` whose stimulus dim is one of
 ``stimulus_id``/``image``/``stimulus``/``presentation`` (a presentation-level tensor is averaged
 per ``stimulus_id``) and whose unit dim is one of ``unit``/``site``/``neuroid``/``channel``; or a
-plain 2-D array whose rows follow the stimulus table.
+plain 2-D array whose rows follow the stimulus table (read a stimulus CSV with
+:func:`neuroit.stimuli.read_stimulus_set`).
 """
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from neuroit.errors import FileFormatError, NeuroitError
+from neuroit.errors import NeuroitError
 
 log = logging.getLogger(__name__)
 
 SAMPLE_DIMS = ("stimulus_id", "image", "stimulus", "presentation")
 UNIT_DIMS = ("unit", "site", "neuroid", "channel", "feature")
 _TABLE_COORDS = ("object_label", "domain", "source_id", "is_normalizer")
-
-
-def read_stimulus_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a stimulus-set CSV (columns ``stimulus_id``, ``object_label``, ``domain``, optional
-    ``source_id`` and ``is_normalizer``); extra columns are kept."""
-    try:
-        table = pd.read_csv(path, dtype={"stimulus_id": str, "source_id": str}, keep_default_na=False)
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # pandas raises many kinds
-        detail = (str(exc).strip().splitlines() or [""])[0][:160]
-        raise FileFormatError(path, f"cannot be read as a CSV stimulus table ({detail})") from None
-    missing = {"stimulus_id", "object_label", "domain"} - set(table.columns)
-    if missing:
-        raise FileFormatError(path, f"the stimulus table lacks the column(s) {sorted(missing)}; "
-                                    f"it has {list(table.columns)}")
-    return table
 
 
 def _sample_dim(da, name: str) -> str:

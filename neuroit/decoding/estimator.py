@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
-try:
-    from sklearn.base import BaseEstimator, ClassifierMixin
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError('LOORidgeClassifier needs scikit-learn: pip install "neuroit[stimuli]"') from exc
-
+from neuroit._lazy import import_optional
 from neuroit.decoding import _ridge
 from neuroit.decoding.transfer import DEFAULT_ALPHAS, _check_alphas
 
 __all__ = ["LOORidgeClassifier"]
 
+_base = import_optional("sklearn.base", "stimuli")  # scikit-learn comes with the stimuli extra
 
-class LOORidgeClassifier(ClassifierMixin, BaseEstimator):
+
+class LOORidgeClassifier(_base.ClassifierMixin, _base.BaseEstimator):
     """One-vs-rest ridge classifier whose penalty is chosen by efficient leave-one-out CV.
 
     The same model as ``sklearn.linear_model.RidgeClassifierCV(alphas, fit_intercept=True)``

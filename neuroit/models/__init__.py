@@ -5,7 +5,7 @@ imported only when a function is called.
 """
 from __future__ import annotations
 
-import importlib
+from neuroit._lazy import lazy_exports
 
 _EXPORTS = {
     "extract_features": "features",
@@ -13,16 +13,4 @@ _EXPORTS = {
     "FeatureCache": "cache", "cache_key": "cache",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

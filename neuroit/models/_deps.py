@@ -1,14 +1,9 @@
-"""Lazy imports of torch / torchvision / timm with the install hint."""
+"""Imports of torch / torchvision / timm for neuroit.models, with the ``models`` extra's install hint."""
 from __future__ import annotations
 
-import importlib
-
-HINT = 'pip install "neuroit[models]"'
+from neuroit._lazy import import_optional as _imp
 
 
 def import_optional(name: str):
-    """Import ``name`` (torch, torchvision, timm, PIL, …) or raise ImportError with the install hint."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as err:  # pragma: no cover - exercised only without the extra
-        raise ImportError(f"neuroit.models needs {name.split('.')[0]}; install it with: {HINT}") from err
+    """Import ``name`` (torch, torchvision, timm, PIL, ...) or raise ImportError naming ``neuroit[models]``."""
+    return _imp(name, "models")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from neuroit._json import json_default
 from neuroit.errors import FileFormatError
 
 if TYPE_CHECKING:  # xarray is imported when a ground truth is loaded
@@ -148,16 +149,4 @@ def save_csv(path: Path, df: pd.DataFrame) -> None:
 
 
 def save_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (tuple, set)):
-        return list(o)
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=json_default) + "\n")

@@ -90,7 +90,7 @@ def simulate_session(
     response_latency_ms
         Neural response onset after the image appears; responses last 100 ms.
     photodiode_latency_ms
-        Base screen latency after the TTL (default: drawn in 20–35 ms); each flash adds the wait
+        Base screen latency after the TTL (default: drawn in 18–28 ms); each flash adds the wait
         for the next refresh (0–1/``refresh_hz``) and 0.3 ms jitter.
     faults
         Counts of injected faults, keys "missing_pulse", "missing_flash", "extra_pulse",
@@ -131,7 +131,7 @@ def simulate_session(
         "drift_ppm": float(clock_drift_ppm if clock_drift_ppm is not None else np.round(rng_misc.uniform(-30, 30), 3)),
         "sampling_rate": fs,
     }
-    base_lat = photodiode_latency_ms if photodiode_latency_ms is not None else round(float(rng_misc.uniform(20, 35)), 3)
+    base_lat = photodiode_latency_ms if photodiode_latency_ms is not None else round(float(rng_misc.uniform(18, 28)), 3)
     latency = {"base_ms": float(base_lat), "refresh_hz": float(refresh_hz), "jitter_ms": 0.3}
     pres = _protocol.add_timing(pres, sampling_rate=fs, clock=clock, latency=latency, faults=dict(faults or {}),
                                 stim_on_ms=stim_on_ms, rng=rng_proto)

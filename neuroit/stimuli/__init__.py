@@ -4,7 +4,7 @@ Heavy dependencies (scikit-image, PIL) are imported only by the functions that n
 """
 from __future__ import annotations
 
-import importlib
+from neuroit._lazy import lazy_exports
 
 _EXPORTS = {
     "read_stimulus_set": "table", "validate_stimulus_set": "table", "write_stimulus_set": "table",
@@ -17,16 +17,4 @@ _EXPORTS = {
     "load_animal_mnist": "_shapes",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from neuroit.stimuli._deps import import_optional
+from neuroit._lazy import import_optional
 
 #: scikit-image sample photographs (all shipped with scikit-image, no download) used as textures.
 HVM_BACKGROUNDS = ("grass", "gravel", "brick", "moon", "camera", "hubble_deep_field")
@@ -18,7 +18,7 @@ OBJECT_TEXTURES = ("brick", "gravel", "grass", "moon", "coins", "cell")
 
 @functools.lru_cache(maxsize=None)
 def _photo_u8(name: str) -> np.ndarray:
-    data = import_optional("skimage.data")
+    data = import_optional("skimage.data", "stimuli")
     image = np.asarray(getattr(data, name)())
     if image.dtype == bool:
         image = image.astype(np.uint8) * 255
@@ -56,7 +56,7 @@ def resize_float(array: np.ndarray, shape, *, method: str = "bilinear") -> np.nd
 
 
 def random_colour(rng, *, saturation=(0.35, 0.9), value=(0.35, 0.95)) -> np.ndarray:
-    color = import_optional("skimage.color")
+    color = import_optional("skimage.color", "stimuli")
     hsv = np.array([[[rng.uniform(), rng.uniform(*saturation), rng.uniform(*value)]]])
     return color.hsv2rgb(hsv)[0, 0]
 
@@ -68,7 +68,7 @@ def tint(gray_rgb: np.ndarray, colour: np.ndarray, strength: float = 0.7) -> np.
 
 def height_map(mask: np.ndarray) -> np.ndarray:
     """A smooth dome over the mask (normalised distance transform), for pseudo-3-D shading."""
-    ndimage = import_optional("scipy.ndimage")
+    from scipy import ndimage
     dist = ndimage.distance_transform_edt(mask)
     if dist.max() > 0:
         dist = dist / dist.max()
@@ -77,7 +77,7 @@ def height_map(mask: np.ndarray) -> np.ndarray:
 
 def shading(mask: np.ndarray, *, light=(-0.5, -0.6, 0.62), relief: float = 6.0) -> np.ndarray:
     """Lambertian shading (0–1) of the dome under the mask, lit from the upper left."""
-    ndimage = import_optional("scipy.ndimage")
+    from scipy import ndimage
     height = ndimage.gaussian_filter(height_map(mask), 1.0) * relief
     gy, gx = np.gradient(height)
     normal = np.stack([-gx, -gy, np.ones_like(gx)], axis=2)
@@ -87,7 +87,7 @@ def shading(mask: np.ndarray, *, light=(-0.5, -0.6, 0.62), relief: float = 6.0) 
 
 
 def soft_alpha(mask: np.ndarray, sigma: float = 0.7) -> np.ndarray:
-    ndimage = import_optional("scipy.ndimage")
+    from scipy import ndimage
     return np.clip(ndimage.gaussian_filter(mask.astype(np.float64), sigma), 0, 1)[:, :, None]
 
 
@@ -113,23 +113,23 @@ def posterize(image: np.ndarray, levels: int) -> np.ndarray:
 
 
 def edges(image: np.ndarray, *, sigma: float = 1.5) -> np.ndarray:
-    feature = import_optional("skimage.feature")
+    feature = import_optional("skimage.feature", "stimuli")
     return feature.canny(image.mean(axis=2), sigma=sigma)
 
 
 def thick(mask: np.ndarray, width: int) -> np.ndarray:
-    morphology = import_optional("skimage.morphology")
+    morphology = import_optional("skimage.morphology", "stimuli")
     return morphology.dilation(mask, morphology.disk(max(1, width // 2))) if width > 1 else mask
 
 
 def boundary(mask: np.ndarray) -> np.ndarray:
-    segmentation = import_optional("skimage.segmentation")
+    segmentation = import_optional("skimage.segmentation", "stimuli")
     return segmentation.find_boundaries(mask, mode="inner")
 
 
 def wobble(mask: np.ndarray, rng, amount: float) -> np.ndarray:
     """The mask displaced by a smooth random field (a hand-drawn, imprecise copy)."""
-    ndimage = import_optional("scipy.ndimage")
+    from scipy import ndimage
     size = mask.shape[0]
     field = [resize_float(rng.uniform(-1, 1, size=(6, 6)), mask.shape, method="bicubic") * amount * size
              for _ in range(2)]
@@ -139,7 +139,7 @@ def wobble(mask: np.ndarray, rng, amount: float) -> np.ndarray:
 
 def brush(image: np.ndarray, rng, *, length: int = 5) -> np.ndarray:
     """Directional smoothing along one random stroke angle per quadrant: a painted look."""
-    ndimage = import_optional("scipy.ndimage")
+    from scipy import ndimage
     out = np.empty_like(image)
     half = image.shape[0] // 2
     for sl in [(slice(0, half), slice(0, half)), (slice(0, half), slice(half, None)),

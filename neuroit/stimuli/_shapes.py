@@ -12,7 +12,7 @@ import pickle
 
 import numpy as np
 
-from neuroit.stimuli._deps import import_optional
+from neuroit._lazy import import_optional
 
 #: animal-mnist label index of the seed classes it provides (its labels are, in order: bear, bird,
 #: cat, cow, dog, elephant, giraffe, horse, sheep, zebra).
@@ -50,7 +50,7 @@ def load_animal_mnist() -> tuple[np.ndarray, np.ndarray]:
 
 def animal_mask(label: str, rng: np.random.Generator, size: int) -> np.ndarray:
     """A random animal-mnist silhouette of class ``label``, upsampled smoothly to ``size``."""
-    ndimage = import_optional("scipy.ndimage")
+    from scipy import ndimage
     images, labels = load_animal_mnist()
     index = rng.choice(np.flatnonzero(labels == ANIMAL_MNIST_LABELS[label]))
     small = images[index].astype(np.float64) / 255.0
@@ -84,14 +84,14 @@ def _resize(array, shape, method):
 
 
 def _polygon(mask, points, size):
-    draw = import_optional("skimage.draw")
+    draw = import_optional("skimage.draw", "stimuli")
     pts = np.asarray(points, dtype=np.float64) * size
     rr, cc = draw.polygon(pts[:, 1], pts[:, 0], shape=mask.shape)
     mask[rr, cc] = True
 
 
 def _ellipse(mask, cx, cy, rx, ry, size, rotation=0.0):
-    draw = import_optional("skimage.draw")
+    draw = import_optional("skimage.draw", "stimuli")
     rr, cc = draw.ellipse(cy * size, cx * size, max(ry * size, 0.5), max(rx * size, 0.5), shape=mask.shape,
                           rotation=rotation)
     mask[rr, cc] = True
@@ -183,7 +183,7 @@ def object_mask(label: str, rng: np.random.Generator, size: int) -> np.ndarray:
 def place_mask(mask: np.ndarray, rng: np.random.Generator, *, scale=(0.55, 0.85), max_rotation=15.0,
                max_shift=0.12, flip=True) -> np.ndarray:
     """Randomly scale, rotate, flip and shift a canonical mask (as HVM varies object pose and position)."""
-    transform = import_optional("skimage.transform")
+    transform = import_optional("skimage.transform", "stimuli")
     size = mask.shape[0]
     if flip and rng.uniform() < 0.5:
         mask = mask[:, ::-1]

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from neuroit._atomic import atomic_path
+from neuroit._lazy import import_optional
 from neuroit.errors import NeuroitError
 from neuroit.stimuli import _render as R
 from neuroit.stimuli._shapes import object_mask, place_mask
@@ -84,7 +85,7 @@ def _mosaic(rng, label, size):
 
 
 def _painting(rng, label, size):
-    ndimage = R.import_optional("scipy.ndimage")
+    from scipy import ndimage
     mask = place_mask(object_mask(label, rng, size), rng)
     background = ndimage.gaussian_filter(R.crop(rng, R.COCO_BACKGROUNDS[rng.integers(len(R.COCO_BACKGROUNDS))],
                                                 size), (2, 2, 0))
@@ -112,7 +113,7 @@ def _coco(rng, label, size, *, gray):
     background = R.crop(rng, R.COCO_BACKGROUNDS[rng.integers(len(R.COCO_BACKGROUNDS))], size, zoom=(1.0, 3.0))
     for _ in range(rng.integers(1, 4)):  # clutter: other textured blobs around the object
         blob = np.zeros((size, size), bool)
-        draw = R.import_optional("skimage.draw")
+        draw = import_optional("skimage.draw", "stimuli")
         rr, cc = draw.ellipse(rng.uniform(0, size), rng.uniform(0, size), rng.uniform(0.05, 0.2) * size,
                               rng.uniform(0.05, 0.2) * size, shape=blob.shape, rotation=rng.uniform(0, np.pi))
         blob[rr, cc] = True
@@ -132,7 +133,7 @@ def _tdw(rng, label, size):
     ys, xs = np.nonzero(mask)
     if len(ys):  # soft elliptical contact shadow under the object
         shadow = np.zeros((size, size), bool)
-        draw = R.import_optional("skimage.draw")
+        draw = import_optional("skimage.draw", "stimuli")
         rr, cc = draw.ellipse(ys.max(), xs.mean() + 0.05 * size, 0.05 * size + 1, (xs.max() - xs.min()) / 2 + 1,
                               shape=shadow.shape)
         shadow[rr, cc] = True

@@ -4,7 +4,9 @@ Columns of the table (a ``pandas.DataFrame``, one row per image):
 
 ``stimulus_id`` (str, unique), ``image_path`` (str, absolute), ``object_label`` (str),
 ``domain`` (str), ``source_id`` (str: the ``stimulus_id`` of the naturalistic image this one
-was derived from, or ""), ``is_normalizer`` (bool). Extra CSV columns are kept.
+was derived from, or ""), ``is_normalizer`` (bool), then ``image_file`` (str: the name a
+presentation log shows: the CSV's ``image_file`` column as written, else the image's file name).
+Extra CSV columns are kept.
 
 Brain-Score stimulus CSVs (e.g. the Igustibagus2024 domain-transfer set) are accepted: the
 domain is taken from ``stimulus_source`` + ``object_style`` (see :data:`BRAINSCORE_DOMAINS`) and
@@ -13,6 +15,7 @@ domain is taken from ``stimulus_source`` + ``object_style`` (see :data:`BRAINSCO
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +59,7 @@ _PATH_ALIASES = ("image_path", "image_file", "filename", "image_file_name", "fil
                  "image_current_local_file_path")
 _LABEL_ALIASES = ("object_label", "category_name", "label", "category")
 _ID_ALIASES = ("stimulus_id", "image_id")
+_REQUIRABLE = ("stimulus_id", "image_path", "object_label", "domain")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", "", "nan", "none"}
 
@@ -109,13 +113,29 @@ def _source_from_background(table: pd.DataFrame) -> pd.Series:
     return source
 
 
-def read_stimulus_set(csv, image_root=None, *, check_files: bool = True) -> pd.DataFrame:
+def read_stimulus_set(csv, image_root=None, *, check_files: bool = True,
+                      required=("image_path", "object_label", "domain"),
+                      normalizer_pattern: str | None = None) -> pd.DataFrame:
     """Read a stimulus-set CSV into the standard table (columns :data:`COLUMNS` first).
 
-    ``image_root`` is the folder that relative image paths are resolved against (default: the
-    CSV's folder). With ``check_files`` every image must exist. Raises :class:`FileFormatError`
-    naming the CSV for missing columns, duplicate ids or missing images.
+    The one reader of stimulus tables in neuroit (stimulus sets, ``neuroit process`` session
+    folders, ``neuroit compare``). ``image_root`` is the folder that relative image paths are
+    resolved against (default: the CSV's folder). With ``check_files`` every image must exist.
+
+    ``required`` names the table columns the CSV must provide (aliases such as ``image_file`` for
+    ``image_path`` count); an absent optional one is filled with "" (tables for decoding need only
+    ``("object_label", "domain")``, session folders only ``()``). ``stimulus_id`` comes from the
+    CSV or else from the image file names. ``image_file`` (the name a presentation log shows) is the
+    CSV's ``image_file`` column as written, else the image's file name, else the ``stimulus_id``.
+    Without an ``is_normalizer`` column the normalizers are the ``domain == "normalizer"`` rows and,
+    with ``normalizer_pattern`` (a regex such as ``r"(^|/)normalizers/"``), the images whose path
+    as the CSV writes it (``image_file``, else ``image_path``) matches it. Raises
+    :class:`FileFormatError` naming the CSV for missing columns, duplicate ids or missing images.
     """
+    unknown = sorted(set(required) - set(_REQUIRABLE))
+    if unknown:
+        raise NeuroitError(f"The 'required' parameter of read_stimulus_set takes names from "
+                           f"{list(_REQUIRABLE)}; got {unknown} instead.")
     csv = Path(csv)
     if not csv.is_file():
         raise FileNotFoundError(f"Stimulus-set CSV {csv} does not exist.")
@@ -127,34 +147,49 @@ def read_stimulus_set(csv, image_root=None, *, check_files: bool = True) -> pd.D
     columns = list(raw.columns)
     path_col = _first(columns, _PATH_ALIASES)
     label_col = _first(columns, _LABEL_ALIASES)
-    missing = [name for name, col in (("image_path (or image_file/filename)", path_col),
-                                      ("object_label", label_col)) if col is None]
+    id_col = _first(columns, _ID_ALIASES)
     has_domain = "domain" in columns or "object_style" in columns or "stimulus_source" in columns
-    if not has_domain:
-        missing.append("domain (or Brain-Score's stimulus_source/object_style)")
+    need = set(required) | ({"image_path"} if check_files else set())
+    missing = [text for name, text, found in (
+        ("stimulus_id", "stimulus_id (or an image path)", id_col or path_col),
+        ("image_path", "image_path (or image_file/filename)", path_col),
+        ("object_label", "object_label", label_col),
+        ("domain", "domain (or Brain-Score's stimulus_source/object_style)", has_domain),
+    ) if not found and (name in need or name == "stimulus_id")]
     if missing:
         raise FileFormatError(csv, f"missing required column(s) {', '.join(missing)}; found {columns}.")
 
     table = pd.DataFrame(index=raw.index)
-    id_col = _first(columns, _ID_ALIASES)
-    paths = raw[path_col].astype(str)
+    paths = raw[path_col].astype(str) if path_col else pd.Series([""] * len(raw), index=raw.index)
     table["stimulus_id"] = raw[id_col].astype(str) if id_col else [Path(p).stem for p in paths]
-    table["image_path"] = [str(p if os.path.isabs(p) else (root / p)) for p in paths]
-    table["object_label"] = raw[label_col].astype(str)
+    table["image_path"] = [str(p if (not p or os.path.isabs(p)) else (root / p)) for p in paths]
+    table["object_label"] = raw[label_col].astype(str) if label_col else ""
     if "domain" in columns:
         table["domain"] = raw["domain"].astype(str)
-    else:
+    elif has_domain:
         sources = raw["stimulus_source"] if "stimulus_source" in columns else pd.Series([""] * len(raw))
         styles = raw["object_style"] if "object_style" in columns else pd.Series([""] * len(raw))
         table["domain"] = [brainscore_domain(a, b) for a, b in zip(sources, styles)]
+    else:
+        table["domain"] = ""
     if "source_id" in columns:
         table["source_id"] = raw["source_id"].astype(str)
     elif "background_id" in columns:
         table["source_id"] = _source_from_background(pd.concat([table, raw[["background_id"]]], axis=1))
     else:
         table["source_id"] = ""
-    table["is_normalizer"] = _parse_bool(raw["is_normalizer"], csv) if "is_normalizer" in columns else \
-        (table["domain"] == "normalizer").to_numpy()
+    # the image as the CSV writes it (the normalizer rule looks for its folder) and as a log names it
+    written = raw["image_file"] if "image_file" in columns else paths if path_col else table["stimulus_id"]
+    image_file = written if "image_file" in columns or not path_col else [Path(p).name for p in paths]
+    if "is_normalizer" in columns:
+        table["is_normalizer"] = _parse_bool(raw["is_normalizer"], csv)
+    else:
+        flag = (table["domain"] == "normalizer").to_numpy(copy=True)
+        if normalizer_pattern is not None:
+            pattern = re.compile(normalizer_pattern)
+            flag |= np.array([bool(pattern.search(f.replace("\\", "/"))) for f in written], dtype=bool)
+        table["is_normalizer"] = flag
+    table["image_file"] = [str(f) for f in image_file]
     extra = [c for c in columns if c not in table.columns and c not in (id_col, path_col, label_col)]
     for name in extra:
         table[name] = raw[name]

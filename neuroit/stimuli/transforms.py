@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuroit.errors import NeuroitError
-from neuroit.stimuli._deps import import_optional
+from neuroit._lazy import import_optional
 
 __all__ = [
     "make_silhouette",
@@ -58,7 +58,7 @@ def _paint(mask: np.ndarray, foreground: int, background: int) -> np.ndarray:
 def _thicken(mask: np.ndarray, thickness: int) -> np.ndarray:
     if thickness <= 1:
         return mask
-    morphology = import_optional("skimage.morphology")
+    morphology = import_optional("skimage.morphology", "stimuli")
     return morphology.dilation(mask, morphology.disk(max(1, thickness // 2)))
 
 
@@ -74,7 +74,7 @@ def make_convex_hull(image, mask, *, foreground: int = 0, background: int = 255)
     mask = _as_mask(mask, image.shape)
     if not mask.any():
         return _paint(mask, foreground, background)
-    morphology = import_optional("skimage.morphology")
+    morphology = import_optional("skimage.morphology", "stimuli")
     return _paint(morphology.convex_hull_image(mask), foreground, background)
 
 
@@ -82,7 +82,7 @@ def make_skeleton(image, mask, *, thickness: int = 3, foreground: int = 0, backg
     """The medial-axis skeleton of the mask (scikit-image ``skeletonize``), drawn ``thickness`` px wide."""
     image = _as_rgb(image)
     mask = _as_mask(mask, image.shape)
-    morphology = import_optional("skimage.morphology")
+    morphology = import_optional("skimage.morphology", "stimuli")
     skeleton = morphology.skeletonize(mask)
     return _paint(_thicken(skeleton, thickness), foreground, background)
 
@@ -91,7 +91,7 @@ def make_outline(image, mask, *, thickness: int = 3, foreground: int = 0, backgr
     """The object's outer contour (the mask's boundary pixels), drawn ``thickness`` px wide."""
     image = _as_rgb(image)
     mask = _as_mask(mask, image.shape)
-    segmentation = import_optional("skimage.segmentation")
+    segmentation = import_optional("skimage.segmentation", "stimuli")
     boundary = segmentation.find_boundaries(mask, mode="inner")
     return _paint(_thicken(boundary, thickness), foreground, background)
 

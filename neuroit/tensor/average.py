@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuroit._json import json_default
 from neuroit.errors import NeuroitError
 
 log = logging.getLogger(__name__)
@@ -43,23 +44,14 @@ def _check_rates(rates, name: str = "rates", *, dim: str = "presentation") -> No
         raise NeuroitError(f"The '{name}' parameter has no 'stimulus_id' coordinate; every tensor is keyed by it.")
 
 
-def _sessions_of(rates: xr.DataArray) -> list[str]:
-    if "session" in rates.coords and rates["session"].ndim == 1 and rates["session"].dims[0] == "presentation":
-        return sorted({str(s) for s in rates["session"].values})
-    if "sessions" in rates.attrs:
-        return [str(s) for s in np.atleast_1d(rates.attrs["sessions"])]
-    if "session" in rates.attrs:
-        return [str(rates.attrs["session"])]
-    return []
-
-
-def _dates_of(rates: xr.DataArray) -> list[str]:
-    if "date" in rates.coords and rates["date"].dims == ("presentation",):
-        return sorted({str(s) for s in rates["date"].values})
-    if "dates" in rates.attrs:
-        return [str(s) for s in np.atleast_1d(rates.attrs["dates"])]
-    if "date" in rates.attrs:
-        return [str(rates.attrs["date"])]
+def _values_of(rates: xr.DataArray, name: str) -> list[str]:
+    """The sessions (``name="session"``) or dates of a tensor: from its presentation coord, else its attrs."""
+    if name in rates.coords and rates[name].dims == ("presentation",):
+        return sorted({str(s) for s in rates[name].values})
+    if f"{name}s" in rates.attrs:
+        return [str(s) for s in np.atleast_1d(rates.attrs[f"{name}s"])]
+    if name in rates.attrs:
+        return [str(rates.attrs[name])]
     return []
 
 
@@ -134,8 +126,8 @@ def average_repetitions(rates: xr.DataArray, *, fixation: str = "correct") -> xr
     attrs = dict(rates.attrs)
     attrs.pop("session", None)
     attrs.pop("date", None)
-    attrs["sessions"] = _sessions_of(rates)
-    attrs["dates"] = _dates_of(rates)
+    attrs["sessions"] = _values_of(rates, "session")
+    attrs["dates"] = _values_of(rates, "date")
     attrs["average_repetitions"] = {"fixation": fixation, "n_presentations_in": int(n_in),
                                     "n_presentations_used": int(rates.sizes["presentation"])}
     dims = ("stimulus_id",) + rates.dims[1:]
@@ -143,7 +135,7 @@ def average_repetitions(rates: xr.DataArray, *, fixation: str = "correct") -> xr
 
 
 def _jsonable(v) -> str:
-    return json.dumps(v, sort_keys=True, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    return json.dumps(v, sort_keys=True, default=json_default)
 
 
 def _stimulus_order(all_ids: set[str], stimuli) -> list[str]:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuroit._lazy import import_optional
 from neuroit.errors import NeuroitError
 
 log = logging.getLogger(__name__)
@@ -44,14 +45,6 @@ _TRIAL_COLUMNS = {
     "session": "session name",
 }
 _RENAME = {"trial": "mworks_trial"}
-
-
-def _import_pynwb():
-    try:
-        import pynwb  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError('to_nwb needs pynwb: pip install "neuroit[nwb]"') from exc
-    return pynwb
 
 
 def _electrode_table(rates: xr.DataArray, electrodes) -> pd.DataFrame:
@@ -138,7 +131,7 @@ def to_nwb(
 
     Returns the path written. The file passes ``nwbinspector`` without critical issues.
     """
-    _import_pynwb()
+    import_optional("pynwb", "nwb")
     from pynwb import NWBHDF5IO, NWBFile
     from pynwb.file import Subject
 

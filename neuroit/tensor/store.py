@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
+from neuroit._json import json_default
 from neuroit.errors import FileFormatError, NeuroitError
 
 log = logging.getLogger(__name__)
@@ -70,18 +71,6 @@ def checksum_inputs(inputs: Sequence[str | os.PathLike]) -> list[dict]:
     return out
 
 
-def _default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (Path, os.PathLike)):
-        return os.fspath(o)
-    if isinstance(o, (set, frozenset)):
-        return sorted(o)
-    return str(o)
-
-
 def encode_attrs(attrs: dict) -> dict:
     """NetCDF-safe attrs: numbers and strings stay; everything else becomes a JSON string."""
     out, encoded = {}, []
@@ -89,7 +78,7 @@ def encode_attrs(attrs: dict) -> dict:
         if isinstance(v, (int, float, str, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
             out[k] = v
         else:  # dicts, lists, tuples, arrays, bools, None: JSON, so they come back exactly
-            out[k] = json.dumps(v, default=_default)
+            out[k] = json.dumps(v, default=json_default)
             encoded.append(k)
     out[_JSON_KEY] = json.dumps(encoded)
     return out

@@ -15,6 +15,14 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 
+#: Both notebooks read real data the same way (the IT tensor and the stimulus table).
+READ_REAL_DATA = """    it = read_features(os.environ["NEUROIT_IT"])
+    stimuli = None
+    if os.environ.get("NEUROIT_STIMULI"):  # images are not needed, only ids, labels and domains
+        stimuli = read_stimulus_set(os.environ["NEUROIT_STIMULI"], check_files=False,
+                                    required=("object_label", "domain"))
+"""
+
 NB03 = [
     new_markdown_cell("""# Domain transfer of an IT readout (the seed study's Figure 2)
 
@@ -33,8 +41,9 @@ image (its silhouette, outline...) are never test images."""),
 import numpy as np
 
 from neuroit.compare import plot_domain_transfer
-from neuroit.compare.io import read_features, read_stimuli
-from neuroit.decoding import decode_domain_transfer, summarize, synthetic_features, synthetic_stimuli"""),
+from neuroit.compare.io import read_features
+from neuroit.decoding import decode_domain_transfer, summarize, synthetic_features, synthetic_stimuli
+from neuroit.stimuli import read_stimulus_set"""),
     new_markdown_cell("""## Data
 
 By default a synthetic stand-in: 10 classes x 13 domains (120 HVM images, one silhouette / convex
@@ -42,9 +51,7 @@ hull / skeleton / outline per HVM image, 60 images in each other domain) and 71 
 tuning weakens outside HVM. Point `NEUROIT_IT` (a stimulus_id x site NetCDF tensor) and
 `NEUROIT_STIMULI` (the stimulus CSV) at real data to use them instead."""),
     new_code_cell("""if os.environ.get("NEUROIT_IT"):
-    it = read_features(os.environ["NEUROIT_IT"])
-    stimuli = read_stimuli(os.environ["NEUROIT_STIMULI"]) if os.environ.get("NEUROIT_STIMULI") else None
-else:
+""" + READ_REAL_DATA + """else:
     stimuli = synthetic_stimuli(n_per_class=12, n_per_class_other=6)
     it = synthetic_features(stimuli, n_units=71, signal=0.35, transfer=0.7, seed=1).rename(unit="site")
 it"""),
@@ -84,8 +91,9 @@ O.O.D./in-domain performance. `neuroit compare` runs the same analysis from file
     new_code_cell("""import os
 
 from neuroit.compare import compare_models, plot_model_comparison
-from neuroit.compare.io import read_features, read_stimuli
-from neuroit.decoding import synthetic_features, synthetic_stimuli"""),
+from neuroit.compare.io import read_features
+from neuroit.decoding import synthetic_features, synthetic_stimuli
+from neuroit.stimuli import read_stimulus_set"""),
     new_markdown_cell("""## Data
 
 Synthetic stand-ins by default: 40 IT "sites" and three model layers of 64-256 units with weaker
@@ -93,9 +101,7 @@ class tuning and poorer transfer. With real data set `NEUROIT_IT`, `NEUROIT_STIM
 `NEUROIT_FEATURES` (`name=path.nc,name2=path2.nc`; features as written by
 `neuroit.models.extract_features`)."""),
     new_code_cell("""if os.environ.get("NEUROIT_IT"):
-    it = read_features(os.environ["NEUROIT_IT"])
-    stimuli = read_stimuli(os.environ["NEUROIT_STIMULI"]) if os.environ.get("NEUROIT_STIMULI") else None
-    models = {k: read_features(v) for k, v in (s.split("=", 1) for s in os.environ["NEUROIT_FEATURES"].split(","))}
+""" + READ_REAL_DATA + """    models = {k: read_features(v) for k, v in (s.split("=", 1) for s in os.environ["NEUROIT_FEATURES"].split(","))}
 else:
     stimuli = synthetic_stimuli(n_per_class=12, n_per_class_other=6)
     it = synthetic_features(stimuli, n_units=40, signal=0.35, transfer=0.8, seed=1).rename(unit="site")

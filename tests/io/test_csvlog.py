@@ -55,27 +55,24 @@ def test_unsorted_times_are_sorted_with_a_warning(tmp_path):
     assert back["time_us"].is_monotonic_increasing
 
 
+HEADER = "time_us,stimulus_id,image_file,trial,order_in_trial,fixation_correct\n"
+BAD_LOGS = [  # (file content, the error it must raise)
+    ("time_us,stimulus_id,image_file,trial,fixation_correct\n1,a,a.png,0,1\n",
+     r"bad.csv.*missing column\(s\) \['order_in_trial'\]"),
+    (HEADER + "1,a,a.png,0,0,1\n2,b,b.png,0,x,1\n", r"bad.csv: column 'order_in_trial', row 2 \(line 3\).*'x'"),
+    (HEADER + "1.5,a,a.png,0,0,1\n", "'time_us', row 1.*integer"),
+    (HEADER + "1,a,a.png,0,0,maybe\n", "'fixation_correct', row 1.*boolean"),
+    (HEADER + "1,,a.png,0,0,1\n", "'stimulus_id', row 1.*empty"),
+    ("", "empty"),
+]
+
+
 def test_errors_name_file_column_and_row(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("time_us,stimulus_id,image_file,trial,fixation_correct\n1,a,a.png,0,1\n")
-    with pytest.raises(FileFormatError, match=r"bad.csv.*missing column\(s\) \['order_in_trial'\]"):
-        read_presentation_log(path)
-    path.write_text("time_us,stimulus_id,image_file,trial,order_in_trial,fixation_correct\n"
-                    "1,a,a.png,0,0,1\n2,b,b.png,0,x,1\n")
-    with pytest.raises(FileFormatError, match=r"bad.csv: column 'order_in_trial', row 2 \(line 3\).*'x'"):
-        read_presentation_log(path)
-    path.write_text("time_us,stimulus_id,image_file,trial,order_in_trial,fixation_correct\n1.5,a,a.png,0,0,1\n")
-    with pytest.raises(FileFormatError, match="'time_us', row 1.*integer"):
-        read_presentation_log(path)
-    path.write_text("time_us,stimulus_id,image_file,trial,order_in_trial,fixation_correct\n1,a,a.png,0,0,maybe\n")
-    with pytest.raises(FileFormatError, match="'fixation_correct', row 1.*boolean"):
-        read_presentation_log(path)
-    path.write_text("time_us,stimulus_id,image_file,trial,order_in_trial,fixation_correct\n1,,a.png,0,0,1\n")
-    with pytest.raises(FileFormatError, match="'stimulus_id', row 1.*empty"):
-        read_presentation_log(path)
-    path.write_text("")
-    with pytest.raises(FileFormatError, match="empty"):
-        read_presentation_log(path)
+    for content, message in BAD_LOGS:
+        path.write_text(content)
+        with pytest.raises(FileFormatError, match=message):
+            read_presentation_log(path)
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         read_presentation_log(tmp_path / "nope.csv")
     with pytest.raises(NeuroitError, match="missing column"):

@@ -27,6 +27,7 @@ def test_read_plain_csv_resolves_paths_and_defaults(folder):
     assert list(table.columns[:6]) == ["stimulus_id", "image_path", "object_label", "domain", "source_id",
                                        "is_normalizer"]
     assert table["image_path"][0] == str(folder / "img" / "a.png")
+    assert table["image_file"].tolist() == ["a.png", "b.png", "c.png"]
     assert (table["source_id"] == "").all() and not table["is_normalizer"].any()
     assert "extra" in table.columns
 
@@ -94,3 +95,34 @@ def test_write_then_read_round_trip(folder):
     pd.testing.assert_frame_equal(back[table.columns], table, check_dtype=False)
     with pytest.raises(NeuroitError, match="lacks"):
         write_stimulus_set(table.drop(columns="domain"), folder / "x.csv")
+
+
+def test_session_and_decoding_tables_need_fewer_columns(tmp_path):
+    # a session folder's stimuli.csv (as the simulator writes it): file names only, images not there
+    pd.DataFrame({"stimulus_id": ["n0", "n1", "x"],
+                  "image_file": ["normalizers/n0.png", "normalizers\\n1.png", "x.png"],
+                  "object_label": ["", "", "dog"]}).to_csv(tmp_path / "stimuli.csv", index=False)
+    table = read_stimulus_set(tmp_path / "stimuli.csv", check_files=False, required=(),
+                              normalizer_pattern=r"(^|/)normalizers/")
+    assert table["is_normalizer"].tolist() == [True, True, False]
+    assert table["image_file"].tolist() == ["normalizers/n0.png", "normalizers\\n1.png", "x.png"]
+    assert (table["domain"] == "").all()
+    assert not read_stimulus_set(tmp_path / "stimuli.csv", check_files=False, required=())["is_normalizer"].any()
+    pd.DataFrame({"image_path": ["normalizers/n0.png", "img/x.png"]}).to_csv(tmp_path / "paths.csv", index=False)
+    table = read_stimulus_set(tmp_path / "paths.csv", check_files=False, required=(),
+                              normalizer_pattern=r"(^|/)normalizers/")
+    assert table["is_normalizer"].tolist() == [True, False] and table["image_file"].tolist() == ["n0.png", "x.png"]
+    assert table["stimulus_id"].tolist() == ["n0", "x"]
+    # a decoding table: ids, labels and domains, no images
+    pd.DataFrame({"stimulus_id": ["a", "b"], "object_label": ["x", "y"], "domain": ["hvm", "normalizer"],
+                  "source_id": ["", "a"]}).to_csv(tmp_path / "d.csv", index=False)
+    table = read_stimulus_set(tmp_path / "d.csv", check_files=False, required=("object_label", "domain"))
+    assert table["image_path"].tolist() == ["", ""] and table["image_file"].tolist() == ["a", "b"]
+    assert table["is_normalizer"].tolist() == [False, True] and table["source_id"].tolist() == ["", "a"]
+    with pytest.raises(FileFormatError, match=r"d.csv: missing required column\(s\) image_path"):
+        read_stimulus_set(tmp_path / "d.csv")
+    pd.DataFrame({"object_label": ["x"], "domain": ["hvm"]}).to_csv(tmp_path / "noid.csv", index=False)
+    with pytest.raises(FileFormatError, match=r"noid.csv: missing required column\(s\) stimulus_id"):
+        read_stimulus_set(tmp_path / "noid.csv", check_files=False, required=())
+    with pytest.raises(NeuroitError, match="'required' parameter"):
+        read_stimulus_set(tmp_path / "d.csv", required=("colour",))
