@@ -5,15 +5,17 @@ For each model, in the same run and on the same images:
 - bare:  ``model(x)`` over ready-made batches of the same images, already decoded, preprocessed and on
   the device (``torch.inference_mode``; on CUDA the model in ``--dtype`` and channels-last) — the rate
   of a plain forward loop, not counting any image reading;
-- e2e:   ``extract_features(spec, paths, cache_dir=<fresh>)``: hashing the files, decoding and
-  preprocessing in DataLoader workers, the forward to the penultimate layer, writing the cache.
+- e2e:   ``extract_features(spec, paths, cache_dir=<fresh>, decode=--decode)``: reading and hashing the
+  files in DataLoader workers, decoding + preprocessing (default ``decode="auto"``: nvJPEG + torch resize
+  on the GPU for JPEGs on CUDA, PIL in the workers otherwise), the forward to the penultimate layer,
+  writing the cache. The decode path used is printed.
 
 Prints images/s of both (best of ``--repeats`` alternating runs: the machine may be shared) and the
 ratio e2e/bare (CPU target: overhead < 10%, i.e. ratio > 0.90;
 CUDA target: ratio ≥ 0.5). Synthetic images are written to a temporary folder by this script.
 
 CPU here:   python benchmarks/bench_features.py
-H100:       python benchmarks/bench_features.py --device cuda --dtype bf16 --batch-size 256 \\
+CUDA:       python benchmarks/bench_features.py --device cuda --dtype bf16 --batch-size 256 \\
                 --models resnet50,efficientnet_lite0,crossvit_18_240
 """
 from __future__ import annotations
@@ -70,6 +72,24 @@ def prepare_batches(paths, preprocess, *, device, dtype, batch_size, n_batches, 
     return batches
 
 
+def check_device_decode(module, paths, preprocess, *, device, dtype, channels_last, torch) -> str:
+    """GPU-decoded vs PIL-decoded pixels and features of the first 64 images (one line of text)."""
+    from neuroit.models._data import load_image, normalize_batch
+    from neuroit.models._decode import decode_batch
+
+    paths = paths[:64]
+    pil = torch.stack([load_image(p, preprocess) for p in paths]).to(device).float()
+    data = [torch.from_numpy(np.fromfile(p, dtype=np.uint8)) for p in paths]
+    gpu = decode_batch(data, preprocess, device=device)
+    diff = (gpu - pil).abs()
+    with torch.inference_mode():
+        a, b = (module(normalize_batch(x, preprocess, device=device, dtype=dtype, channels_last=channels_last))
+                .float().flatten(1).cpu().numpy() for x in (pil, gpu))
+    corr = min(np.corrcoef(u, v)[0, 1] for u, v in zip(a, b))
+    return (f"device decode vs PIL on {len(paths)} images: pixel mean |diff| {diff.mean().item():.3f} "
+            f"(max per image {diff.mean(dim=(1, 2, 3)).max().item():.3f}), min output correlation {corr:.5f}")
+
+
 def bare_rate(module, batches, *, device, n_images, torch) -> float:
     """Images/s of a plain ``module(x)`` loop over ready-made batches of the same images (cycled)."""
     batch_size = len(batches[0])
@@ -97,6 +117,8 @@ def main(argv=None) -> int:
     parser.add_argument("--image-size", type=int, default=256, help="side of the square images written")
     parser.add_argument("--format", default=None, choices=["png", "jpg"], help="default png on CPU, jpg on CUDA")
     parser.add_argument("--repeats", type=int, default=None, help="best of N (default 5 on CPU, 2 on CUDA)")
+    parser.add_argument("--decode", default="auto", choices=["auto", "cpu", "gpu"],
+                        help="extract_features' decode path for the e2e run (default auto)")
     parser.add_argument("--num-workers", type=int, default=None, help="DataLoader workers (default: automatic)")
     parser.add_argument("--workdir", default=None, help="where to write images and caches (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -141,9 +163,13 @@ def main(argv=None) -> int:
                                       n_batches=4, channels_last=channels_last, torch=torch)
             spec.module = module  # extract_features then uses it as is (same device, dtype, layout)
             kw = dict(layer=None, batch_size=batch_size, device=device, dtype=dtype, progress=False,
-                      num_workers=args.num_workers, weights=None, preprocess=None, stimulus_ids=None)
+                      num_workers=args.num_workers, weights=None, preprocess=None, stimulus_ids=None,
+                      decode=args.decode)
             if cuda:  # warm-up: CUDA context, cuDNN autotuning, worker start-up code paths
-                _extract(spec, paths[:2 * batch_size], cache_dir=None, **kw)
+                _, _, _, warm = _extract(spec, paths[:2 * batch_size], cache_dir=None, **kw)
+                if warm["decode"] != "pil":
+                    print(f"{name}: " + check_device_decode(module, paths, spec.preprocess, device=device, dtype=dtype,
+                                                            channels_last=channels_last, torch=torch), flush=True)
             bare, e2e = [], []
             for r in range(repeats):
                 bare.append(bare_rate(module, batches, device=device, n_images=n_images, torch=torch))
@@ -155,8 +181,9 @@ def main(argv=None) -> int:
                 shutil.rmtree(cache, ignore_errors=True)
             ratios = sorted(e / b for e, b in zip(e2e, bare))
             median = ratios[len(ratios) // 2]
-            rows.append((name, size, out.shape[1], max(bare), max(e2e), median))
+            rows.append((name, size, out.shape[1], max(bare), max(e2e), median, attrs["decode"]))
             print(f"{name:>20s} {size}px {out.shape[1]:>5d} units: bare forward {max(bare):9.1f} img/s | "
+                  f"decode {attrs['decode']} | "
                   f"extract_features e2e {max(e2e):9.1f} img/s | best/best {max(e2e) / max(bare):.3f} | "
                   f"median of {repeats} paired ratios {median:.3f}", flush=True)
             del spec, module, batches
@@ -166,11 +193,11 @@ def main(argv=None) -> int:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     target = 0.5 if cuda else 0.9
-    print(f"\n| model | input | bare forward img/s | extract_features img/s | e2e/bare, best of {repeats} "
+    print(f"\n| model | input | decode | bare forward img/s | extract_features img/s | e2e/bare, best of {repeats} "
           f"(target ≥ {target}) | median paired ratio |")
-    print("|---|---|---|---|---|---|")
-    for name, size, units, bare, e2e, median in rows:
-        print(f"| {name} | {size}px | {bare:.1f} | {e2e:.1f} | {e2e / bare:.3f} | {median:.3f} |")
+    print("|---|---|---|---|---|---|---|")
+    for name, size, units, bare, e2e, median, decode in rows:
+        print(f"| {name} | {size}px | {decode} | {bare:.1f} | {e2e:.1f} | {e2e / bare:.3f} | {median:.3f} |")
     return 0
 
 

@@ -1,5 +1,8 @@
 """Image loading and preprocessing for feature extraction (runs in DataLoader workers).
 
+This is the ``decode="cpu"`` path (and how every worker reads files and hashes them for the cache);
+the ``decode="gpu"`` path decodes the bytes read here on the device (:mod:`neuroit.models._decode`).
+
 A worker decodes one image file with PIL (or takes an in-memory array), resizes its shorter side to
 ``floor(input_size / crop_pct)`` with the model's interpolation, centre-crops to ``input_size`` and
 returns a ``uint8`` (3, H, W) tensor — timm's PIL evaluation transform, step for step. Conversion to
@@ -9,8 +12,8 @@ float, scaling to [0, 1] and mean/std normalisation happen on the model's device
 from __future__ import annotations
 
 import hashlib
+import io
 import math
-import os
 
 import numpy as np
 
@@ -94,22 +97,83 @@ def load_image(source, preprocess: dict) -> "torch.Tensor":
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
-class ImageDataset(torch.utils.data.Dataset):
-    """Images (paths or arrays) → preprocessed uint8 tensors, one per index."""
+def _read_bytes(path) -> np.ndarray:
+    """A file's bytes as a 1-D uint8 array (one read)."""
+    return np.fromfile(path, dtype=np.uint8)
 
-    def __init__(self, sources, preprocess: dict):
+
+def _sha1(data) -> str:
+    return hashlib.sha1(memoryview(data)).hexdigest()
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """Images (paths or arrays) → ``(payload, content hash)`` per index; each file is read once.
+
+    ``mode="pil"``: the payload is the preprocessed uint8 (3, H, W) image (:func:`load_image`).
+    ``mode="bytes"``: the payload is the file's raw bytes (uint8 1-D; decoded later, batched, on the
+    model's device — see :mod:`neuroit.models._decode`) or, for an in-memory array, its uint8
+    (3, H, W) pixels. With ``hash=True`` the content hash (:func:`hash_source`) is computed from the
+    same bytes; images whose hash is in ``skip`` (already cached) come back without a payload.
+    """
+
+    def __init__(self, sources, preprocess: dict, *, mode: str = "pil", hash: bool = False, skip=frozenset()):
+        assert mode in ("pil", "bytes")
         self.sources = list(sources)
-        self.preprocess = preprocess
+        self.preprocess, self.mode, self.hash, self.skip = preprocess, mode, bool(hash), frozenset(skip)
 
     def __len__(self):
         return len(self.sources)
 
     def __getitem__(self, index):
-        return load_image(self.sources[index], self.preprocess)
+        source = self.sources[index]
+        if isinstance(source, np.ndarray):
+            digest = hash_source(source) if self.hash else ""
+            if digest in self.skip:
+                return None, digest
+            if self.mode == "bytes":
+                return torch.from_numpy(np.ascontiguousarray(np.asarray(_pil_image(source)).transpose(2, 0, 1))), \
+                    digest
+            return load_image(source, self.preprocess), digest
+        if not self.hash:
+            return (torch.from_numpy(_read_bytes(source)) if self.mode == "bytes"
+                    else load_image(source, self.preprocess)), ""
+        data = _read_bytes(source)
+        digest = _sha1(data)
+        if digest in self.skip:
+            return None, digest
+        if self.mode == "bytes":
+            return torch.from_numpy(data), digest
+        return load_image(io.BytesIO(data.tobytes()), self.preprocess), digest
+
+
+def collate_items(items) -> dict:
+    """Collate ``(payload, hash)`` items: ``hashes`` (list), ``kept`` (indices with a payload) and either
+    ``images`` (uint8 (k, 3, H, W), pil mode) or ``flat`` + ``shapes`` (all payload bytes in one tensor, so
+    a batch crosses the worker → main process boundary as one shared-memory block)."""
+    hashes = [h for _, h in items]
+    kept = [i for i, (p, _) in enumerate(items) if p is not None]
+    payloads = [items[i][0] for i in kept]
+    out = dict(hashes=hashes, kept=kept)
+    if payloads and payloads[0].ndim == 3 and all(p.shape == payloads[0].shape and p.ndim == 3 for p in payloads):
+        out["images"] = torch.stack(payloads)
+    else:
+        out["flat"] = torch.cat([p.reshape(-1) for p in payloads]) if payloads else torch.empty(0, dtype=torch.uint8)
+        out["shapes"] = [tuple(p.shape) for p in payloads]
+        out["sizes"] = [p.numel() for p in payloads]
+        # which payloads are JPEG bytes (SOI marker): checked here, in the worker, not in the main process
+        out["jpeg"] = [p.ndim == 1 and p.numel() > 3 and p[:3].numpy().tobytes() == b"\xff\xd8\xff"
+                       for p in payloads]
+    return out
+
+
+def split_payloads(batch: dict) -> list:
+    """The payload tensors of a collated ``bytes`` batch (views into its flat block)."""
+    parts = torch.split(batch["flat"], batch["sizes"])
+    return [t if len(s) == 1 else t.view(s) for t, s in zip(parts, batch["shapes"])]
 
 
 class Normalizer:
-    """uint8 (N, 3, H, W) → normalised float tensor of ``dtype`` on ``device``.
+    """uint8 (or float 0–255) (N, 3, H, W) → normalised float tensor of ``dtype`` on ``device``.
 
     mean/std live on the device once (a fresh small host→device copy per batch would synchronise the
     CUDA stream and stall the pipeline).
@@ -142,14 +206,3 @@ def hash_source(source) -> str:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
     return digest.hexdigest()
-
-
-def hash_sources(sources, *, n_threads: int | None = None) -> list[str]:
-    """Content hashes of all images, in parallel threads (hashlib releases the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    sources = list(sources)
-    if len(sources) < 64:
-        return [hash_source(s) for s in sources]
-    with ThreadPoolExecutor(max_workers=n_threads or min(16, (os.cpu_count() or 2) * 2)) as pool:
-        return list(pool.map(hash_source, sources, chunksize=32))

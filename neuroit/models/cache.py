@@ -1,9 +1,10 @@
 """On-disk feature cache, keyed so that stale features are never reused.
 
 The key hashes everything that changes a feature: the model's name, a checksum of all its weights
-and buffers, the layer, the full preprocessing (resolution, crop, interpolation, mean/std) and the
-compute dtype; within a key, features are stored per image *content* hash (SHA-1 of the file's
-bytes), so renamed files hit and edited files miss. Brain-Score keys its activations cache by model
+and buffers, the layer, the full preprocessing (resolution, crop, interpolation, mean/std), the
+compute dtype and the decode path (PIL on the CPU, or torchvision on the device: slightly different
+pixels); within a key, features are stored per image *content* hash (SHA-1 of the file's bytes),
+so renamed files hit and edited files miss. Brain-Score keys its activations cache by model
 identifier and stimulus-set name only, so a changed resolution or checkpoint silently reused old
 activations; here either change makes a new key.
 
@@ -23,13 +24,18 @@ from neuroit._atomic import atomic_path
 
 __all__ = ["FeatureCache", "cache_key"]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
-def cache_key(*, model: str, weights_checksum: str, layer, preprocess: dict, dtype: str) -> tuple[str, dict]:
-    """The key (hex SHA-256) and the dict of fields it hashes."""
+def cache_key(*, model: str, weights_checksum: str, layer, preprocess: dict, dtype: str,
+              decode: str = "pil") -> tuple[str, dict]:
+    """The key (hex SHA-256) and the dict of fields it hashes.
+
+    ``decode`` names the decoding/resizing implementation ("pil", or "torchvision-cuda" etc. for the
+    device path): its pixels differ slightly, so its features are kept apart.
+    """
     fields = dict(version=CACHE_VERSION, model=str(model), weights_checksum=str(weights_checksum),
-                  layer=layer if layer is None else str(layer), dtype=str(dtype),
+                  layer=layer if layer is None else str(layer), dtype=str(dtype), decode=str(decode),
                   preprocess={k: list(v) if isinstance(v, tuple) else v for k, v in sorted(preprocess.items())})
     blob = json.dumps(fields, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest(), fields
@@ -43,14 +49,27 @@ class FeatureCache:
         self.folder = Path(cache_dir) / safe / key[:20]
         self.key, self.fields = key, fields
 
+    def _valid(self) -> bool:
+        if not self.folder.is_dir():
+            return False
+        meta = self.folder / "meta.json"
+        return not (meta.is_file() and json.loads(meta.read_text()).get("key") != self.key)  # prefix collision
+
+    def known(self) -> set[str]:
+        """Content hashes stored under this key (reads only the chunks' hash lists)."""
+        if not self._valid():
+            return set()
+        stored: set[str] = set()
+        for chunk in sorted(self.folder.glob("chunk-*.npz")):
+            with np.load(chunk, allow_pickle=False) as data:
+                stored.update(str(h) for h in data["hashes"])
+        return stored
+
     def load(self, hashes) -> dict[str, np.ndarray]:
         """Cached feature vectors of the wanted ``hashes`` (a dict hash → 1-D float32 array)."""
         wanted = set(hashes)
         found: dict[str, np.ndarray] = {}
-        if not self.folder.is_dir():
-            return found
-        meta = self.folder / "meta.json"
-        if meta.is_file() and json.loads(meta.read_text()).get("key") != self.key:  # prefix collision
+        if not wanted or not self._valid():
             return found
         for chunk in sorted(self.folder.glob("chunk-*.npz")):
             with np.load(chunk, allow_pickle=False) as data:

@@ -1,6 +1,8 @@
 """extract_features: one layer's activations of a network for a set of images, as an xarray.
 
-Images stream from disk through DataLoader workers (PIL decode + the model's resize/crop),
+Images stream from disk through DataLoader workers, which read each file once (hashing it for
+the cache) and either decode + resize + crop it with PIL (``decode="cpu"``) or pass the bytes on
+for batched decoding and resizing on the CUDA device (``decode="gpu"``, :mod:`._decode`); batches
 are normalised on the model's device, and only the requested layer is kept: a forward hook grabs
 its output and stops the forward pass there. timm models without ``layer`` give their pre-logits
 features (``forward_head(pre_logits=True)``).
@@ -156,18 +158,49 @@ def _layer_output(module, layer):
         handle.remove()
 
 
-def _auto_workers(device_type: str, n_images: int, batch_size: int) -> int:
+def _auto_workers(device_type: str, n_images: int, batch_size: int, *, read_only: bool = False) -> int:
     cpus = os.cpu_count() or 1
     if n_images <= batch_size // 2:
         return 0
-    if device_type == "cuda":
-        return max(1, min(cpus - 1, 16))
+    if device_type == "cuda":  # workers that only read + hash (GPU decode) need fewer processes
+        return max(1, min(cpus - 1, 8 if read_only else 16))
     return 0 if cpus <= 4 else min(4, cpus // 4)
+
+
+def _resolve_decode(decode, device, sources, preprocess) -> str:
+    """The decode path: ``"pil"`` (workers decode with PIL) or ``"tensor"`` (bytes decoded on the device)."""
+    from neuroit.models._decode import JPEG_EXTENSIONS, MODES, probe_device_decode
+
+    if decode not in ("auto", "cpu", "gpu"):
+        raise NeuroitError(f"The 'decode' parameter of extract_features must be 'auto', 'cpu' or 'gpu'. "
+                           f"Got {decode!r} instead.")
+    supported = preprocess["interpolation"] in MODES and preprocess.get("crop_mode", "center") in ("center", "squash")
+    if decode == "gpu":
+        if device.type != "cuda":
+            torch = import_optional("torch")
+            raise NeuroitError(f"decode='gpu' decodes images on a CUDA device, but the device is {str(device)!r} "
+                               f"(CUDA available: {torch.cuda.is_available()}); use decode='auto' or 'cpu'.")
+        if not supported:
+            raise NeuroitError(f"decode='gpu' supports the interpolations {sorted(MODES)} with crop_mode 'center' "
+                               f"or 'squash'; this model's preprocessing asks for {preprocess['interpolation']!r} / "
+                               f"{preprocess.get('crop_mode', 'center')!r}: use decode='cpu'.")
+        problem = probe_device_decode(str(device))
+        if problem:
+            raise NeuroitError(f"decode='gpu' needs torchvision.io.decode_jpeg on {device}, which failed here "
+                               f"({problem}); use decode='cpu'.")
+        return "tensor"
+    if decode == "auto" and device.type == "cuda" and supported and all(
+            not isinstance(s, np.ndarray) and str(s).lower().endswith(JPEG_EXTENSIONS) for s in sources):
+        problem = probe_device_decode(str(device))
+        if not problem:
+            return "tensor"
+        log.warning("decoding JPEGs on %s is not available (%s); decoding with PIL on the CPU", device, problem)
+    return "pil"
 
 
 def extract_features(model, images, *, layer=None, batch_size: int = 64, device=None, dtype=None,
                      cache_dir=None, progress=None, num_workers=None, weights=None, preprocess=None,
-                     stimulus_ids=None):
+                     stimulus_ids=None, decode: str = "auto"):
     """Activations of one layer for every image, as an ``xarray.DataArray`` (stimulus_id × unit).
 
     ``model``: a registered name (see :func:`neuroit.models.list_models`; ``weights`` passed to
@@ -177,21 +210,26 @@ def extract_features(model, images, *, layer=None, batch_size: int = 64, device=
     ``layer``: a module name (its output, flattened; the forward stops there); default the model's
     penultimate layer. ``device``: default CUDA when available. ``dtype``: None/fp32, fp16 or bf16.
     ``cache_dir``: reuse/stores features keyed by model, weights checksum, layer, preprocessing,
-    dtype and image contents. ``preprocess``: override the timm-style data config.
+    dtype, decode path and image contents. ``preprocess``: override the timm-style data config.
+    ``decode``: ``"cpu"`` — DataLoader workers decode + resize + crop with PIL (bit-identical to timm's
+    eval transform); ``"gpu"`` — workers only read the file bytes, JPEGs are decoded in batches with
+    nvJPEG on the CUDA device (other formats on the CPU) and resized/cropped there with torch
+    (antialiased; pixels within a fraction of a grey level of PIL's); ``"auto"`` (default) — ``"gpu"``
+    when the device is CUDA and every image is a JPEG file, else ``"cpu"``.
     """
     xr = import_optional("xarray")
     ids, out, coords, attrs = _extract(model, images, layer=layer, batch_size=batch_size, device=device, dtype=dtype,
                                        cache_dir=cache_dir, progress=progress, num_workers=num_workers,
-                                       weights=weights, preprocess=preprocess, stimulus_ids=stimulus_ids)
+                                       weights=weights, preprocess=preprocess, stimulus_ids=stimulus_ids,
+                                       decode=decode)
     coords = {"stimulus_id": ids, "unit": np.arange(out.shape[1]), **coords}
     return xr.DataArray(out, dims=("stimulus_id", "unit"), coords=coords, name="features", attrs=attrs)
 
 
 def _extract(model, images, *, layer, batch_size, device, dtype, cache_dir, progress, num_workers, weights,
-             preprocess, stimulus_ids):
+             preprocess, stimulus_ids, decode="auto"):
     """extract_features without xarray: (stimulus ids, float32 array, extra coords, attrs)."""
     torch = import_optional("torch")
-    from neuroit.models._data import ImageDataset, Normalizer, hash_sources
     from neuroit.models.cache import FeatureCache, cache_key
     from neuroit.models.registry import weights_checksum
 
@@ -205,42 +243,39 @@ def _extract(model, images, *, layer, batch_size, device, dtype, cache_dir, prog
     device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
     if layer is not None:
         _find_layer(module, layer)
+    mode = _resolve_decode(decode, device, sources, prep)
+    decode_id = "pil" if mode == "pil" else f"torchvision-{device.type}"
 
-    checksum = hashes = cache = None
-    cached: dict = {}
+    checksum = cache = None
+    known: set = set()
     if cache_dir is not None:
         checksum = weights_checksum(module)
-        key, fields = cache_key(model=name, weights_checksum=checksum, layer=layer, preprocess=prep, dtype=dtype_name)
+        key, fields = cache_key(model=name, weights_checksum=checksum, layer=layer, preprocess=prep, dtype=dtype_name,
+                                decode=decode_id)
         cache = FeatureCache(cache_dir, key, fields)
-        hashes = hash_sources(sources)
-        cached = cache.load(hashes)
-    todo = [i for i in range(len(sources)) if hashes is None or hashes[i] not in cached]
-    # identical images (same content hash) are computed once
-    if hashes is not None:
-        first: dict = {}
-        todo = [i for i in todo if first.setdefault(hashes[i], i) == i]
-
-    computed = np.zeros((0, 0), np.float32)
-    if todo:
-        computed = _run(module, [sources[i] for i in todo], layer=layer, preprocess=prep, batch_size=batch_size,
-                        device=device, dtype=getattr(torch, dtype_name), progress=progress,
-                        num_workers=num_workers, dataset_cls=ImageDataset, normalizer_cls=Normalizer)
-        if cache is not None:
-            cache.save([hashes[i] for i in todo], computed)
-    n_units = computed.shape[1] if todo else len(next(iter(cached.values())))
-    if len(todo) == len(sources):  # nothing cached, no duplicates: rows are already in order
+        known = cache.known()
+    # workers hash each file from the bytes they read anyway; cached images and repeats of an image
+    # already queued (same content hash) are not decoded or computed again
+    computed, hashes, rows = _run(module, sources, layer=layer, preprocess=prep, batch_size=batch_size,
+                                  device=device, dtype=getattr(torch, dtype_name), progress=progress,
+                                  num_workers=num_workers, mode=mode, hash=cache is not None, skip=known)
+    if cache is not None and rows:
+        cache.save([hashes[i] for i in rows], computed)
+    if len(rows) == len(sources):  # nothing cached, no duplicates: rows are already in order
         out = computed
     else:
+        hits = cache.load({h for h in hashes if h in known})
+        by_hash = {hashes[i]: r for r, i in enumerate(rows)}
+        n_units = computed.shape[1] if rows else len(next(iter(hits.values())))
         out = np.empty((len(sources), n_units), np.float32)
-        row_of = {i: r for r, i in enumerate(todo)}
-        row_of_hash = {hashes[i]: r for i, r in row_of.items()} if hashes is not None else {}
-        for i in range(len(sources)):
-            if i in row_of:
-                out[i] = computed[row_of[i]]
-            elif hashes[i] in cached:
-                out[i] = cached[hashes[i]]
-            else:  # a duplicate of an image computed in this call
-                out[i] = computed[row_of_hash[hashes[i]]]
+        for i, h in enumerate(hashes):
+            if h in by_hash:
+                out[i] = computed[by_hash[h]]
+            elif h in hits:
+                out[i] = hits[h]
+            else:  # pragma: no cover - the cache changed on disk while we ran
+                raise NeuroitError(f"The feature cache {cache.folder} lost the features of {sources[i]!r} during "
+                                   "the run; run again.")
 
     coords = {}
     if table is not None:
@@ -249,19 +284,16 @@ def _extract(model, images, *, layer, batch_size, device, dtype, cache_dir, prog
                 coords[column] = ("stimulus_id", table[column].to_numpy())
     attrs = dict(model=name, layer="pre_logits" if layer is None else layer, weights=str(weights_label),
                  weights_checksum=checksum or "", preprocess=json.dumps(prep), dtype=dtype_name,
-                 device=str(device), batch_size=batch_size, n_from_cache=len(sources) - len(todo),
-                 cache_dir="" if cache_dir is None else str(cache_dir))
-    log.info("features of %d images from %s/%s (%d from cache)", len(sources), name, attrs["layer"],
-             attrs["n_from_cache"])
+                 device=str(device), decode=decode_id, batch_size=batch_size,
+                 n_from_cache=len(sources) - len(rows), cache_dir="" if cache_dir is None else str(cache_dir))
+    log.info("features of %d images from %s/%s (%d from cache, decode %s)", len(sources), name, attrs["layer"],
+             attrs["n_from_cache"], decode_id)
     return ids, out, coords, attrs
 
 
-def _run(module, sources, *, layer, preprocess, batch_size, device, dtype, progress, num_workers, dataset_cls,
-         normalizer_cls):
-    """Forward all ``sources`` in batches; returns float32 (n, units)."""
+def _prepare_module(module, *, device, dtype):
+    """(module to run: the user's or a copy on ``device`` in ``dtype``, whether to feed channels-last input)."""
     torch = import_optional("torch")
-    from tqdm.auto import tqdm
-
     work = module
     moved = next((p for p in list(module.parameters()) + list(module.buffers())), None)
     needs_copy = moved is not None and (moved.device != device or (moved.is_floating_point() and moved.dtype != dtype))
@@ -274,16 +306,42 @@ def _run(module, sources, *, layer, preprocess, batch_size, device, dtype, progr
     # feed channels-last input to a channels-last (CUDA) network
     channels_last = device.type == "cuda" and bool(convs) and convs[0].weight.is_contiguous(
         memory_format=torch.channels_last) and not convs[0].weight.is_contiguous()
-    normalize = normalizer_cls(preprocess, device=device, dtype=dtype, channels_last=channels_last)
+    return work, channels_last
+
+
+def _run(module, sources, *, layer, preprocess, batch_size, device, dtype, progress, num_workers, mode="pil",
+         hash=False, skip=frozenset()):
+    """Forward ``sources`` in batches of ``batch_size``.
+
+    Returns (float32 (m, units) features, content hash per source ("" without ``hash``), the source
+    index of each of the m computed rows, in order). Sources whose hash is in ``skip``, and repeats of
+    a hash seen before, are not computed; the remaining images are re-batched to full batches.
+    """
+    torch = import_optional("torch")
+    from tqdm.auto import tqdm
+
+    from neuroit.models._data import ImageDataset, Normalizer, collate_items, split_payloads
+    from neuroit.models._decode import decode_batch
+
+    work, channels_last = _prepare_module(module, device=device, dtype=dtype)
+    normalize = Normalizer(preprocess, device=device, dtype=dtype, channels_last=channels_last)
     was_training = work.training
     work.eval()
-    workers = _auto_workers(device.type, len(sources), batch_size) if num_workers is None else int(num_workers)
+    workers = _auto_workers(device.type, len(sources), batch_size, read_only=mode == "tensor") \
+        if num_workers is None else int(num_workers)
     loader = torch.utils.data.DataLoader(
-        dataset_cls(sources, preprocess), batch_size=batch_size, shuffle=False, num_workers=workers,
-        pin_memory=device.type == "cuda", prefetch_factor=(2 if device.type == "cuda" else 4) if workers else None,
+        ImageDataset(sources, preprocess, mode="bytes" if mode == "tensor" else "pil", hash=hash, skip=skip),
+        batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate_items,
+        pin_memory=device.type == "cuda" and mode == "pil",
+        prefetch_factor=(2 if device.type == "cuda" and mode == "pil" else 4) if workers else None,
         persistent_workers=False)
     out = None
     row = 0
+    hashes: list = []
+    rows: list = []
+    seen = set(skip)
+    queue_rows: list = []
+    queue: list = []  # pil: uint8 (k, 3, H, W) tensors; tensor: lists of (payload, is JPEG bytes)
     cudnn = torch.backends.cudnn
     old_benchmark = cudnn.benchmark
     try:
@@ -301,17 +359,57 @@ def _run(module, sources, *, layer, preprocess, batch_size, device, dtype, progr
             out[row:row + len(y)] = y
             row += len(y)
 
+        def forward(n):
+            """Run the first ``n`` queued images."""
+            nonlocal queue, queue_rows
+            if mode == "pil":
+                buf = queue[0] if len(queue) == 1 else torch.cat(queue)
+                x = normalize(buf[:n])
+                queue = [buf[n:]] if len(buf) > n else []
+            else:
+                flat = queue[0] if len(queue) == 1 else [p for part in queue for p in part]
+                x = normalize(decode_batch([p for p, _ in flat[:n]], preprocess, device=device,
+                                           jpeg=[j for _, j in flat[:n]]))
+                queue = [flat[n:]] if len(flat) > n else []
+            rows.extend(queue_rows[:n])
+            queue_rows = queue_rows[n:]
+            pending.append(run(x).flatten(1).float())
+            if len(pending) >= _SYNC_EVERY.get(device.type, 1):
+                flush()
+
         with torch.inference_mode(), _layer_output(work, layer) as run:
             for batch in tqdm(loader, disable=(not progress) if progress is not None else None,
                               desc="features", unit="batch"):
-                x = normalize(batch)
-                pending.append(run(x).flatten(1).float())
-                if len(pending) >= _SYNC_EVERY.get(device.type, 1):
-                    flush()
+                start = len(hashes)
+                hashes.extend(batch["hashes"])
+                kept = batch["kept"]
+                if not kept:
+                    continue
+                if mode == "pil":
+                    payload = batch["images"]
+                else:
+                    payload = [(p, False) for p in batch["images"]] if "images" in batch else \
+                        list(zip(split_payloads(batch), batch["jpeg"]))
+                select = list(range(len(kept)))
+                if hash:
+                    select = [j for j, k in enumerate(kept) if batch["hashes"][k] not in seen
+                              and not seen.add(batch["hashes"][k])]
+                    if len(select) < len(kept):
+                        payload = payload[select] if mode == "pil" else [payload[j] for j in select]
+                if not select:
+                    continue
+                queue.append(payload)
+                queue_rows.extend(start + kept[j] for j in select)
+                while len(queue_rows) >= batch_size:
+                    forward(batch_size)
+            if queue_rows:
+                forward(len(queue_rows))
             flush()
     finally:
         cudnn.benchmark = old_benchmark
         if was_training:
             work.train()
-    assert row == len(sources)
-    return out
+    assert row == len(rows) and len(hashes) == len(sources)
+    if out is None:
+        return np.zeros((0, 0), np.float32), hashes, rows
+    return out[:row], hashes, rows
