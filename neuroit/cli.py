@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
             msg = f"{exc.filename}: {exc.strerror}"
         print(f"neuroit {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("neuroit: interrupted", file=sys.stderr)
         return 130

@@ -302,7 +302,7 @@ def _check_folder(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise NeuroitError(f"{out} exists and is not a folder; simulate_session needs an output folder.")
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise NeuroitError(f"{out} is not empty; choose an empty folder or pass overwrite=True.")
+        raise NeuroitError(f"{out} is not empty; choose an empty folder, or overwrite it (overwrite=True, or --overwrite on the command line).")
 
 
 def _wrap_slice(x: np.ndarray, start: int, n: int) -> np.ndarray:
