@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 
 from neuroit.dsp.design import design_filter
-from neuroit.dsp.engine import Detector, Sink, check_length, numba_threads, run, source_from_array, source_from_recording
+from neuroit.dsp.engine import (Detector, Sink, cache_chunk, check_length, numba_threads, run, source_from_array,
+                                source_from_recording)
 from neuroit.dsp.noise import noise_of, noise_windows, session_noise
 from neuroit.dsp.spiketrains import SpikeTrains
 from neuroit.errors import NeuroitError
@@ -200,7 +201,10 @@ def detect_crossings(
             det = Detector(np.full(n_ch, -np.inf), np.full(n_ch, np.inf), dead)
             sink = _ChunkNoiseSink(n_ch, folder, threshold=threshold, sign=sign, method=noise, detector=det)
         try:
-            n_sat = run(src, design, chunk=int(round(chunk_s * fs)), sink=sink,
+            step = int(round(chunk_s * fs))
+            if noise_arr is not None:  # spikes do not depend on the chunking: keep each chunk's codes in cache
+                step = min(step, cache_chunk(n_ch, src.dtype.itemsize))
+            n_sat = run(src, design, chunk=step, sink=sink,
                         detector=det if noise_arr is not None else None, progress=progress)
             samples, offsets = sink.assemble()
         finally:

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 _COMPILED: set = set()  # (n_sections, raw dtype) compiled with the SLP vectoriser on
 _KERNEL_DTYPES = (np.dtype(np.int16), np.dtype(np.float32))
+#: chunks of codes up to this size stay in the last-level cache between reading them and filtering them
+#: (``detect_crossings`` caps its chunks at this when the result does not depend on the chunking; the engine
+#: still rounds a chunk up to whole output blocks)
+CACHE_CHUNK_BYTES = 4 << 20
 
 
 @dataclass
@@ -223,9 +227,7 @@ def run(
     """
     import numba
 
-    from neuroit._kernels import iir
-    from neuroit._kernels.iir import get_kernel, slp_vectorize
-    WIDTH = iir.WIDTH
+    from neuroit._kernels.iir import get_kernel, slp_vectorize, wide_sections, width_for
 
     n_total = source.n_samples
     stop = n_total if stop is None else stop
@@ -233,9 +235,10 @@ def run(
     check_length(n_total, design)
     chunk = max(blk, int(math.ceil(chunk / blk)) * blk)
     n_ch = source.n_channels
+    WIDTH = width_for(len(design.sos))
     n_pad = -n_ch % WIDTH
     cp = n_ch + n_pad
-    kernel = get_kernel(len(design.sos), WIDTH)
+    kernel = get_kernel(wide_sections(design.sos), WIDTH)
     coef = design.sos.astype(np.float64).reshape(-1)
     zi = design.zi.astype(np.float64).reshape(-1)
     state = np.zeros((len(design.sos), 2, cp), dtype=np.float64)  # forward state, carried across chunks
@@ -255,9 +258,9 @@ def run(
 
     if source.dtype.kind in "iu":
         info = np.iinfo(source.dtype)
-        sat_lo, sat_hi = int(info.min), int(info.max)
+        sat = np.array([info.min, info.max], dtype=source.dtype)
     else:
-        sat_lo = sat_hi = np.iinfo(np.int64).min  # never equal to a finite float code
+        sat = np.full(2, np.nan, dtype=source.dtype)  # never equal to any float code
     n_sat = np.zeros(cp, dtype=np.int64)
     if detector is None:
         det = Detector(np.full(cp, -np.inf), np.full(cp, np.inf), 0)
@@ -273,9 +276,9 @@ def run(
         raw = _pad_cols(raw, n_pad)
         args = (raw, h_arr, t_arr, code0, gain, coef, zi, state, bool(init), np.int64(n_keep), bs, be, bst,
                 out, np.int64(out_start), detector is not None, det.lo, det.hi, det.z_prev, det.last_spike,
-                np.int64(det.dead), spikes, n_spk, np.int64(sample0), np.int64(sat_lo), np.int64(sat_hi), n_sat,
+                np.int64(det.dead), spikes, n_spk, np.int64(sample0), sat, n_sat,
                 yf_all, np.int64(ring - 1))
-        key = (len(design.sos), raw.dtype.str)
+        key = (wide_sections(design.sos), WIDTH, raw.dtype.str)
         if key in _COMPILED:
             kernel(*args)
         else:
@@ -328,6 +331,11 @@ def run(
         detector.z_prev[:] = det.z_prev[:n_ch]
         detector.last_spike[:] = det.last_spike[:n_ch]
     return n_sat[:n_ch]
+
+
+def cache_chunk(n_channels: int, itemsize: int) -> int:
+    """Samples per chunk whose codes fit in :data:`CACHE_CHUNK_BYTES` (the kernel then reads them from cache)."""
+    return max(1, CACHE_CHUNK_BYTES // max(1, n_channels * itemsize))
 
 
 def _pad(a: np.ndarray, n_pad: int, value=0.0) -> np.ndarray:

@@ -268,8 +268,14 @@ class IntanRecording(Recording):
     # -- Recording API ---------------------------------------------------------------------------
     def _read_raw(self, stream, start, stop, channel_idx):
         s = self.streams[stream]
-        out = np.empty((stop - start, len(channel_idx)), dtype=s.raw_dtype)
         starts = self._starts[stream]
+        k = int(np.searchsorted(starts, start, side="right")) - 1
+        if 0 <= k < len(self._segments) and stop <= starts[k + 1]:
+            # one segment covers the range: hand back its (fresh) copy instead of copying it again
+            raw = self._read_segment(self._segments[k], stream, start - starts[k], stop - starts[k], channel_idx)
+            if raw.dtype == s.raw_dtype and raw.flags.writeable and _owns(raw):
+                return raw
+        out = np.empty((stop - start, len(channel_idx)), dtype=s.raw_dtype)
         for k, seg in enumerate(self._segments):
             lo, hi = max(start, starts[k]), min(stop, starts[k + 1])
             if lo >= hi:
@@ -344,6 +350,12 @@ class IntanRecording(Recording):
         if stream == "stim" and decode:
             return _decode_stim(raw)
         return raw
+
+
+def _owns(a: np.ndarray) -> bool:
+    """True when ``a`` is (a view of) a fresh in-memory array, not of a memory-mapped file."""
+    base = a if a.base is None else a.base
+    return type(a) is np.ndarray and isinstance(base, np.ndarray) and type(base) is np.ndarray and base.flags.owndata
 
 
 def _is_all(idx: np.ndarray, n: int) -> bool:
