@@ -22,6 +22,8 @@ blocks), and it differs from ``sosfiltfilt`` in float64 only by float32 rounding
 """
 from __future__ import annotations
 
+import abc
+
 import logging
 import math
 from contextlib import contextmanager
@@ -201,13 +203,14 @@ class Detector:
         self.dead = int(dead)
 
 
-class Sink:
+class Sink(abc.ABC):
     """Where the engine puts each chunk's output rows and crossings."""
 
     want_output = False
 
-    def chunk(self, start: int, stop: int, filtered, spikes, n_spikes) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def chunk(self, start: int, stop: int, filtered, spikes, n_spikes) -> None:
+        """Take one chunk's filtered rows (if ``want_output``) and its crossings."""
 
 
 def run(

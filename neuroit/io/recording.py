@@ -15,6 +15,7 @@ fused kernel needs to work on the integer codes directly.
 """
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
@@ -54,7 +55,7 @@ class Gap(NamedTuple):
     file: str  # the file that starts after the gap (or holds it)
 
 
-class Recording:
+class Recording(abc.ABC):
     """Base class of lazy recordings.
 
     Subclasses fill :attr:`streams` (name → :class:`Stream`) and implement
@@ -144,9 +145,9 @@ class Recording:
             )
         return idx % max(s.n_channels, 1)
 
+    @abc.abstractmethod
     def _read_raw(self, stream: str, start: int, stop: int, channel_idx: np.ndarray) -> np.ndarray:
         """Return raw codes, shape (stop - start, len(channel_idx)), dtype ``stream.raw_dtype``."""
-        raise NotImplementedError  # abstract: every reader implements it
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{n}: {s.n_channels} ch" for n, s in self.streams.items())
