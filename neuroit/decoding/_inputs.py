@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from neuroit.errors import NeuroitError
+from neuroit.stimuli.table import parse_bool
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def _clean_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     else:
         out["source_id"] = ""
     if "is_normalizer" in table.columns:
-        out = out[~_clean_norm(table["is_normalizer"])].reset_index(drop=True)
+        out = out[~parse_bool(table["is_normalizer"], f"the {name!r} table")].reset_index(drop=True)
     if out["stimulus_id"].duplicated().any():
         dup = out.loc[out["stimulus_id"].duplicated(), "stimulus_id"].iloc[0]
         raise NeuroitError(f"The '{name}' table has repeated stimulus_id values (e.g. {dup!r}); they must be unique.")
@@ -122,7 +123,7 @@ def align_features(features, stimuli=None, *, name: str = "features"):
             raise NeuroitError(f"The '{name}' array has {X.shape[0]} rows but the stimulus table has "
                                f"{len(stimuli)}; they must match.")
         if "is_normalizer" in getattr(stimuli, "columns", ()):
-            keep = ~_clean_norm(stimuli["is_normalizer"])
+            keep = ~parse_bool(stimuli["is_normalizer"], "the 'stimuli' table")
             X, stimuli = X[keep], stimuli[keep]
         table = _clean_table(stimuli, "stimuli")
         units = np.arange(X.shape[1])
@@ -132,9 +133,3 @@ def align_features(features, stimuli=None, *, name: str = "features"):
         bad = int((~np.isfinite(X)).any(axis=0).sum())
         raise NeuroitError(f"The '{name}' matrix has non-finite values in {bad} unit(s); drop or impute them first.")
     return np.ascontiguousarray(X), table, units
-
-
-def _clean_norm(col: pd.Series) -> np.ndarray:
-    if col.dtype == bool:
-        return col.to_numpy()
-    return col.astype(str).str.strip().str.lower().isin(["true", "1", "yes", "t", "y"]).to_numpy()

@@ -88,7 +88,11 @@ def _first(columns, aliases):
     return None
 
 
-def _parse_bool(values: pd.Series, csv_path) -> np.ndarray:
+def parse_bool(values: pd.Series, where) -> np.ndarray:
+    """An ``is_normalizer`` column as booleans (True/False, 1/0, yes/no, t/f; empty = False).
+
+    Any other value is an error naming ``where`` (the CSV path, or which table it came from).
+    """
     if values.dtype == bool:
         return values.to_numpy()
     out = []
@@ -98,7 +102,7 @@ def _parse_bool(values: pd.Series, csv_path) -> np.ndarray:
         elif value in _FALSE:
             out.append(False)
         else:
-            raise FileFormatError(csv_path, f"column 'is_normalizer' must hold True/False values; got {value!r}.")
+            raise FileFormatError(where, f"column 'is_normalizer' must hold True/False values; got {value!r}.")
     return np.array(out, dtype=bool)
 
 
@@ -182,7 +186,7 @@ def read_stimulus_set(csv, image_root=None, *, check_files: bool = True,
     written = raw["image_file"] if "image_file" in columns else paths if path_col else table["stimulus_id"]
     image_file = written if "image_file" in columns or not path_col else [Path(p).name for p in paths]
     if "is_normalizer" in columns:
-        table["is_normalizer"] = _parse_bool(raw["is_normalizer"], csv)
+        table["is_normalizer"] = parse_bool(raw["is_normalizer"], csv)
     else:
         flag = (table["domain"] == "normalizer").to_numpy(copy=True)
         if normalizer_pattern is not None:
