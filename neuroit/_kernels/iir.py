@@ -2,36 +2,43 @@
 
 Private: no validation here; :mod:`neuroit.dsp.engine` checks and prepares every argument.
 
-Layout. A chunk is a *virtual* signal ``v`` of ``h + n + t`` rows (samples) by ``C`` channels::
+Layout. A chunk is a *virtual* signal ``v`` of ``h + n + t`` rows (samples) by ``C`` channels, in
+code units relative to each channel's first code::
 
-    v[i] = head[i]                         for i < h           (float32, physical units)
-    v[i] = (raw[i - h] - code0) * gain     for h <= i < h + n  (int16/uint16/float32 codes)
-    v[i] = tail[i - h - n]                 for i >= h + n      (float32, physical units)
+    v[i] = head[i]                  for i < h           (float32: scipy's odd extension before sample 0)
+    v[i] = raw[i - h] - code0       for h <= i < h + n  (int16 or float32 codes)
+    v[i] = tail[i - h - n]          for i >= h + n      (float32: the odd extension after the last sample)
 
-``head`` holds scipy's odd extension before the first sample of a recording, ``tail`` the odd
-extension after its last one. The forward pass of the second-order-section cascade (direct form
-II transposed) runs over every row once; its state after row ``n_keep - 1`` is written back to
-``state`` for the next chunk. The backward pass runs per output block ``[bs, be)``, starting at
-row ``bst - 1`` from the steady-state initial condition ``zi * yf[bst - 1]`` as scipy does at the
-true end; the caller places ``bst`` far enough beyond the block for the error to decay below
-tolerance (or at the true end, where it is exact). Forward outputs live in a per-thread ring
-buffer of ``mask + 1`` rows, so the backward pass reads them from cache.
+The forward pass of the second-order-section cascade runs over every row once; its state after
+row ``n_keep - 1`` is written back to ``state`` for the next chunk. The backward pass runs per
+output block ``[bs, be)``, starting at row ``bst - 1`` from the steady-state initial condition
+``zi * yf[bst - 1]`` as scipy does at the true end; the caller places ``bst`` far enough beyond
+the block for the error to decay below tolerance (or at the true end, where it is exact).
+Forward outputs live in a per-thread ring buffer of ``mask + 1`` rows, so the backward pass reads
+them from cache. Filtered values are in codes: output rows are multiplied by ``gain``, thresholds
+come in codes. ``raw`` may be a read-only view of a memory-mapped file (no copy).
 
-Precision. The backward pass and the forward sections whose poles are not near the unit circle
-run in float32; forward sections with a pole radius above :data:`WIDE_RADIUS` (the bandpass's
-high-pass pole pair, notches) run in float64, because they carry large slow inputs (LFP) whose
-float32 rounding they amplify (all-float32 reaches ~0.8e-3 of the noise SD with a 2 mV LFP, the
-mixed cascade ~0.05e-3). Products and sums are contracted into fused multiply-adds
-(``fastmath={"contract"}``): fewer roundings and instructions. Every row is computed by the same
-code whatever the chunking, so the output stays exactly chunk-invariant.
+Precision. Everything runs in float32 except one step. The first section is the one whose zeros
+lie nearest 0 Hz (the bandpass's high-pass pair; the caller puts it first): it runs in direct
+form I with its numerator written as ``b0 (x[i] - 2 x[i-1] + x[i-2]) + r1 x[i-1] + r2 x[i-2]``
+(``r1 = b1 + 2 b0``, ``r2 = b2 - b0``, both tiny). On integer codes the second difference is exact
+in float32, so the large slow inputs (LFP, offsets) that a float32 recursion would otherwise
+amplify near its poles never enter the recursion: the error stays ~3e-5 of the noise SD with a
+5 mV LFP (scipy's float64 ``sosfiltfilt`` as reference). Float inputs (not integer codes) take
+the second difference in float64 (``float_input``). The later sections and the backward pass see
+band-limited signals and use direct form II transposed. Products and sums are contracted into
+fused multiply-adds (``fastmath={"contract"}``). Every row is computed by the same code whatever
+the chunking, so the output is exactly chunk-invariant.
 
 Speed. The code for one block of ``W`` channels (16: one AVX-512 register of float32) is
 generated with every channel's filter state in its own local variable (``s1_<section>_<lane>``),
 so the state stays in registers and LLVM's SLP vectoriser turns the ``W`` identical recursions into
 SIMD instructions. Numba leaves the SLP vectoriser off by default; :func:`slp_vectorize` switches
-it on only while these kernels compile. Rows are processed in segments without a branch per row
-(odd-extension rows, which occur in the first and last chunk only, in plain lane loops; raw rows;
-backward warm-up rows; output rows). C must be a multiple of ``W`` (the caller pads).
+it on only while these kernels compile. The hot loops carry little besides the filter: saturation
+is found from running minima/maxima (counted exactly afterwards only where a rail was reached),
+row offsets are unsigned so that Numba emits no negative-index wraparound code (~20 % of the
+time otherwise), and odd-extension rows (first and last chunk only) run in plain lane loops.
+C must be a multiple of ``W``.
 """
 from __future__ import annotations
 
@@ -42,8 +49,6 @@ import numba as nb
 import numpy as np
 
 WIDTH = 16
-#: forward sections with a pole radius above this run in float64 (see :func:`wide_sections`)
-WIDE_RADIUS = 0.9
 #: floating-point contraction (a * b + c as one fused multiply-add, rounded once) in the block kernels
 FASTMATH = {"contract"}
 _CACHE: dict = {}
@@ -68,141 +73,130 @@ def width_for(n_sections: int) -> int:
     return WIDTH if n_sections <= 2 else WIDTH // 2
 
 
-def get_kernel(wide: tuple, width: int = WIDTH):
-    """The parallel chunk kernel for a cascade of ``len(wide)`` biquads and ``width`` lanes (generated once).
+def order_sections(sos: np.ndarray) -> np.ndarray:
+    """The cascade with the section whose zeros lie nearest 0 Hz first (the same filter, reordered)."""
+    sos = np.asarray(sos, dtype=np.float64)
+    near_dc = np.abs(sos[:, :3].sum(axis=1)) / np.abs(sos[:, :3]).sum(axis=1)
+    k = int(np.argmin(near_dc))
+    return np.concatenate([sos[k:k + 1], np.delete(sos, k, axis=0)])
 
-    ``wide[k]`` is true for the sections whose forward pass runs in float64 (see :func:`wide_sections`).
-    """
-    n_sections = len(wide)
-    key = (tuple(bool(w) for w in wide), width)
+
+def get_kernel(n_sections: int, width: int = WIDTH, float_input: bool = False):
+    """The parallel chunk kernel for a cascade of ``n_sections`` biquads and ``width`` lanes (generated once)."""
+    key = (int(n_sections), int(width), bool(float_input))
     if key not in _CACHE:
         ns = {"np": np, "nb": nb}
-        exec(compile(_source(n_sections, width, key[0]), f"<neuroit-iir-{n_sections}x{width}>", "exec"), ns)
-        block = nb.njit(nogil=True, fastmath=FASTMATH)(ns["_block"])
-        ns["_block"] = block
+        exec(compile(_source(*key), f"<neuroit-iir-{n_sections}x{width}>", "exec"), ns)
+        ns["_block"] = nb.njit(nogil=True, fastmath=FASTMATH)(ns["_block"])
         ns["_finish_block"] = _finish_block
+        ns["_count_rails"] = _count_rails
         exec(compile(_driver_source(width), f"<neuroit-iir-driver-{n_sections}x{width}>", "exec"), ns)
         _CACHE[key] = nb.njit(nogil=True, parallel=True)(ns["run_chunk"])
     return _CACHE[key]
 
 
-def wide_sections(sos: np.ndarray) -> tuple:
-    """Sections whose forward pass runs in float64: poles of radius > :data:`WIDE_RADIUS`.
-
-    Such a section (the bandpass's high-pass pole pair, a notch) passes slow, large inputs (LFP,
-    offsets) and amplifies the rounding of its state; float32 there costs ~1e-3 of the noise.
-    """
-    out = []
-    for s in np.asarray(sos, dtype=np.float64):
-        out.append(bool(np.abs(np.roots(s[3:])).max(initial=0.0) > WIDE_RADIUS))
-    return tuple(out)
-
-
-def _source(S: int, W: int, P64: tuple) -> str:
+def _source(S: int, W: int, float_input: bool) -> str:
     L = range(W)
-    X64 = P64[0]  # the first section's input (scaled codes) is float64 too
-    tx = "float64" if X64 else "float32"
-    xi = "xd" if X64 else "x"  # the variable holding the first section's input
+    T0 = "np.float64" if float_input else "np.float32"  # type of the first section's input and its history
     out: list[str] = []
 
     def emit(ind: int, text: str) -> None:
         out.append("    " * ind + text)
 
-    def section(ind: int, k: int, s: str, x: str, c, f: str) -> None:
-        # DF2T with y substituted into the state updates (c1 = b1 - a1 b0, c2 = b2 - a2 b0); with contraction
-        # each row and section is five fused multiply-adds or multiplies
-        st1, st2 = (f"{s}1_{k}_{c}", f"{s}2_{k}_{c}") if isinstance(c, int) else (f"{s}[{k}, 0, c]", f"{s}[{k}, 1, c]")
-        xc = f"{x}{c}" if isinstance(c, int) else f"{x}[c]"
-        o = "qd" if f == "d" else "q"
-        emit(ind, f"{o} = {st1}")
-        emit(ind, f"{st1} = ({f}{k}_c1 * {xc} + {st2}) - {f}{k}_4 * {o}")
-        emit(ind, f"{st2} = {f}{k}_c2 * {xc} - {f}{k}_5 * {o}")
-        emit(ind, f"{xc} = {f}{k}_0 * {xc} + {o}")
+    def first(ind: int, c) -> None:
+        # section 0, direct form I, numerator as an (exact on integer codes) second difference plus tiny rest
+        x, p1, p2, y1, y2 = (f"x{c}", f"p1_{c}", f"p2_{c}", f"y1_{c}", f"y2_{c}") if isinstance(c, int) else \
+            ("x[c]", "sp[0, c]", "sp[1, c]", "sa[0, 0, c]", "sa[0, 1, c]")
+        emit(ind, f"v = np.float32(e0 * (({x} + {p2}) - ({p1} + {p1})) + (e1 * {p1} + e2 * {p2}))")
+        emit(ind, f"{p2} = {p1}")
+        emit(ind, f"{p1} = {x}")
+        emit(ind, f"o = (v - f0_5 * {y2}) - f0_4 * {y1}")
+        emit(ind, f"{y2} = {y1}")
+        emit(ind, f"{y1} = o")
+        emit(ind, f"{'w' if isinstance(c, int) else 'w[c]'}{c if isinstance(c, int) else ''} = o")
 
-    def forward(ind: int, lanes) -> None:
-        # the forward cascade of one row: float32, except the sections in P64 (float64: their poles lie near the
-        # unit circle, where float32 rounding of large slow inputs would be amplified beyond tolerance); float64
-        # values live in variables of their own (xd, od) so that Numba never unifies the two types
-        for k in range(S):
-            wide, prev = P64[k], (P64[k - 1] if k else X64)
-            xv = "xd" if wide else "x"
-            for c in lanes:
-                if wide != prev:
-                    src = f"{'x' if wide else 'xd'}{c}" if isinstance(c, int) else f"{'x' if wide else 'xd'}[c]"
-                    dst = f"{xv}{c}" if isinstance(c, int) else f"{xv}[c]"
-                    emit(ind, f"{dst} = np.{'float64' if wide else 'float32'}({src})")
-                section(ind, k, "s" if isinstance(c, int) else "sa", xv, c, "d" if wide else "f")
-        if P64[S - 1]:
-            for c in lanes:
-                emit(ind, f"x{c} = np.float32(xd{c})" if isinstance(c, int) else "x[c] = np.float32(xd[c])")
+    def section(ind: int, k: int, st: str, w: str, c) -> None:
+        # direct form II transposed with y substituted into the state updates (c1 = b1 - a1 b0, c2 = b2 - a2 b0):
+        # five fused multiply-adds or multiplies per row and section
+        s1, s2, wc = (f"{st}1_{k}_{c}", f"{st}2_{k}_{c}", f"{w}{c}") if isinstance(c, int) else \
+            (f"sa[{k}, 0, c]", f"sa[{k}, 1, c]", f"{w}[c]")
+        # written so that the fused multiply-adds keep each carried chain one operation long where possible
+        emit(ind, f"q = {s1}")
+        emit(ind, f"{s1} = m{k}_4 * q + (f{k}_c1 * {wc} + {s2})")
+        emit(ind, f"{s2} = m{k}_5 * q + f{k}_c2 * {wc}")
+        emit(ind, f"{wc} = f{k}_0 * {wc} + q")
 
-    def store_forward(ind: int, lanes) -> None:
-        emit(ind, "oy = (i & mask) * W")
-        emit(ind, "yr = yf[oy:oy + W]")
-        if isinstance(lanes, range):
-            for c in lanes:
-                emit(ind, f"yr[{c}] = x{c}")
-        else:
-            emit(ind, "for c in range(W):")
-            emit(ind + 1, "yr[c] = x[c]")
+    def forward(ind: int, c) -> None:
+        first(ind, c)
+        for k in range(1, S):
+            section(ind, k, "s", "w", c)
 
-    def crossing(c: int, z_new: str, z_old: str) -> str:
-        return f"((({z_new} < lo{c}) & ({z_old} >= lo{c})) | (({z_new} > hi{c}) & ({z_old} <= hi{c})))"
+    def crossing(c: int) -> str:
+        return f"(((zn{c} < lo{c}) & (u{c} >= lo{c})) | ((zn{c} > hi{c}) & (u{c} <= hi{c})))"
 
-    emit(0, "def _block(rawf, C, n, h, headf, tailf, code0, gain, coef, zi, state, init_forward, n_keep,")
+    emit(0, "def _block(rawf, C, n, h, headf, tailf, code0, gain, coef, zi, g0, state, init_forward, n_keep,")
     emit(0, "           bstart, bstop, bback, outf, has_out, out_start, detect, lo_thr, hi_thr, z_prev,")
     emit(0, "           last_spike, dead, spikes, n_spikes, sample0, sat, n_sat, c0, yf, mask):")
     emit(1, f"W = {W}")
     emit(1, "slo = sat[0]")
     emit(1, "shi = sat[1]")
+    emit(1, f"e0 = {T0}(coef[0])")
+    emit(1, f"e1 = {T0}(coef[1] + 2.0 * coef[0])")
+    emit(1, f"e2 = {T0}(coef[2] - coef[0])")
     for k in range(S):
-        for j in (0, 1, 2, 4, 5):
-            emit(1, f"d{k}_{j} = coef[{6 * k + j}]")
-        emit(1, f"d{k}_c1 = d{k}_1 - d{k}_4 * d{k}_0")
-        emit(1, f"d{k}_c2 = d{k}_2 - d{k}_5 * d{k}_0")
-        for j in ("0", "4", "5", "c1", "c2"):
-            emit(1, f"f{k}_{j} = np.float32(d{k}_{j})")
-        emit(1, f"zd{k}_0 = zi[{2 * k}]")
-        emit(1, f"zd{k}_1 = zi[{2 * k + 1}]")
-        emit(1, f"z{k}_0 = np.float32(zd{k}_0)")
-        emit(1, f"z{k}_1 = np.float32(zd{k}_1)")
-        for c in L:
-            cast = "np.float64" if P64[k] else "np.float32"
-            emit(1, f"s1_{k}_{c} = {cast}(state[{2 * k} * C + c0 + {c}])")
-            emit(1, f"s2_{k}_{c} = {cast}(state[{2 * k + 1} * C + c0 + {c}])")
-            emit(1, f"t1_{k}_{c} = np.float32(0.0)")  # backward state
-            emit(1, f"t2_{k}_{c} = np.float32(0.0)")
+        emit(1, f"f{k}_0 = np.float32(coef[{6 * k}])")
+        emit(1, f"f{k}_4 = np.float32(coef[{6 * k + 4}])")
+        emit(1, f"f{k}_5 = np.float32(coef[{6 * k + 5}])")
+        emit(1, f"m{k}_4 = np.float32(-coef[{6 * k + 4}])")
+        emit(1, f"m{k}_5 = np.float32(-coef[{6 * k + 5}])")
+        emit(1, f"f{k}_c1 = np.float32(coef[{6 * k + 1}] - coef[{6 * k + 4}] * coef[{6 * k}])")
+        emit(1, f"f{k}_c2 = np.float32(coef[{6 * k + 2}] - coef[{6 * k + 5}] * coef[{6 * k}])")
+        emit(1, f"z{k}_0 = np.float32(zi[{2 * k}])")
+        emit(1, f"z{k}_1 = np.float32(zi[{2 * k + 1}])")
+    # forward state (float64 array, exact for every value it holds): row 0 = section 0's inputs x[i-1],
+    # x[i-2]; row 1 = its outputs y[i-1], y[i-2]; row k + 1 = section k's (k >= 1) two state variables
     for c in L:
-        emit(1, f"g{c} = np.{tx}(gain[c0 + {c}])")
-        emit(1, f"kk{c} = np.{tx}(code0[c0 + {c}])")
+        emit(1, f"p1_{c} = {T0}(state[c0 + {c}])")
+        emit(1, f"p2_{c} = {T0}(state[C + c0 + {c}])")
+        emit(1, f"y1_{c} = np.float32(state[2 * C + c0 + {c}])")
+        emit(1, f"y2_{c} = np.float32(state[3 * C + c0 + {c}])")
+        for k in range(1, S):
+            emit(1, f"s1_{k}_{c} = np.float32(state[{2 * k + 2} * C + c0 + {c}])")
+            emit(1, f"s2_{k}_{c} = np.float32(state[{2 * k + 3} * C + c0 + {c}])")
+        emit(1, f"kk{c} = {T0}(code0[c0 + {c}])")
+        emit(1, f"U{c} = np.uint64({c})")
+        emit(1, f"ga{c} = gain[c0 + {c}]")
         emit(1, f"lo{c} = lo_thr[c0 + {c}]")
         emit(1, f"hi{c} = hi_thr[c0 + {c}]")
-        emit(1, f"sat{c} = 0")
-        emit(1, f"satk{c} = 0")
-        emit(1, f"x{c} = np.float32(0.0)")
-        emit(1, f"xd{c} = 0.0")
+        emit(1, f"mn{c} = {T0}(np.inf)")
+        emit(1, f"mx{c} = {T0}(-np.inf)")
+        emit(1, f"x{c} = {T0}(0.0)")
+        emit(1, f"w{c} = np.float32(0.0)")
         emit(1, f"u{c} = np.float32(0.0)")
-    # rows of the odd extensions (head, tail: first and last chunk only) run in lane loops over arrays
-    emit(1, "sa32 = np.zeros((S, 2, W), dtype=np.float32)")
-    emit(1, "sa64 = np.zeros((S, 2, W), dtype=np.float64)")
-    emit(1, "x = np.empty(W, dtype=np.float32)")
-    emit(1, "xd = np.empty(W, dtype=np.float64)")
+    # odd-extension rows (first and last chunk only) run in lane loops over these arrays
+    emit(1, f"sa = np.zeros(({S}, 2, W), dtype=np.float32)")
+    emit(1, f"sp = np.zeros((2, W), dtype={T0})")
+    emit(1, f"x = np.empty(W, dtype={T0})")
+    emit(1, "w = np.empty(W, dtype=np.float32)")
     emit(1, "zna = np.empty(W, dtype=np.float32)")
     emit(1, "zla = np.empty(W, dtype=np.float32)")
     emit(1, "base = np.empty(W, dtype=np.int64)")
-    # steady-state start of the forward pass at row 0 (scipy: zi * x[0] for every section)
+    # steady-state start of the forward pass at row 0 (scipy: the steady state of a constant input x[0])
     emit(1, "if init_forward:")
     emit(2, "if h > 0:")
     for c in L:
-        emit(3, f"{xi}{c} = np.{tx}(headf[c0 + {c}])")
+        emit(3, f"x{c} = {T0}(headf[c0 + {c}])")
     emit(2, "else:")
     for c in L:
-        emit(3, f"{xi}{c} = (np.{tx}(rawf[c0 + {c}]) - kk{c}) * g{c}")
-    for k in range(S):
-        for c in L:
-            zz, cast = ("zd", "np.float64") if P64[k] else ("z", "np.float32")
-            emit(2, f"s1_{k}_{c} = {zz}{k}_0 * {cast}({xi}{c})")
-            emit(2, f"s2_{k}_{c} = {zz}{k}_1 * {cast}({xi}{c})")
+        emit(3, f"x{c} = {T0}(rawf[c0 + {c}]) - kk{c}")
+    for c in L:
+        emit(2, f"p1_{c} = x{c}")
+        emit(2, f"p2_{c} = x{c}")
+        emit(2, f"y1_{c} = np.float32(g0 * x{c})")
+        emit(2, f"y2_{c} = y1_{c}")
+        for k in range(1, S):
+            emit(2, f"s1_{k}_{c} = np.float32(zi[{2 * k}] * x{c})")
+            emit(2, f"s2_{k}_{c} = np.float32(zi[{2 * k + 1}] * x{c})")
     emit(1, "nf = 0")
     emit(1, "n_blocks = bstart.shape[0]")
     emit(1, "b = 0")
@@ -221,124 +215,124 @@ def _source(S: int, W: int, P64: tuple) -> str:
     emit(5, "e = target")
     emit(4, "if nf < n_keep:")
     emit(5, "e = min(e, n_keep)")
-    for k in range(S):
-        for c in L:
-            arr = "sa64" if P64[k] else "sa32"
-            emit(4, f"{arr}[{k}, 0, {c}] = s1_{k}_{c}")
-            emit(4, f"{arr}[{k}, 1, {c}] = s2_{k}_{c}")
+    for c in L:
+        emit(4, f"sp[0, {c}] = p1_{c}")
+        emit(4, f"sp[1, {c}] = p2_{c}")
+        emit(4, f"sa[0, 0, {c}] = y1_{c}")
+        emit(4, f"sa[0, 1, {c}] = y2_{c}")
+        for k in range(1, S):
+            emit(4, f"sa[{k}, 0, {c}] = s1_{k}_{c}")
+            emit(4, f"sa[{k}, 1, {c}] = s2_{k}_{c}")
     emit(4, "for i in range(nf, e):")
-    emit(5, "o = (i - rb) * C + c0")
-    emit(5, "for c in range(W):")
-    emit(6, f"{xi}[c] = np.{tx}(src[o + c])")
-    for k in range(S):
-        wide, prev = P64[k], (P64[k - 1] if k else X64)
-        xv, f, arr = ("xd", "d", "sa64") if wide else ("x", "f", "sa32")
-        emit(5, "for c in range(W):")
-        if wide != prev:
-            emit(6, f"{xv}[c] = np.{'float64' if wide else 'float32'}({'x' if wide else 'xd'}[c])")
-        ov = "qd" if wide else "q"
-        emit(6, f"{ov} = {arr}[{k}, 0, c]")
-        emit(6, f"{arr}[{k}, 0, c] = ({f}{k}_c1 * {xv}[c] + {arr}[{k}, 1, c]) - {f}{k}_4 * {ov}")
-        emit(6, f"{arr}[{k}, 1, c] = {f}{k}_c2 * {xv}[c] - {f}{k}_5 * {ov}")
-        emit(6, f"{xv}[c] = {f}{k}_0 * {xv}[c] + {ov}")
-    if P64[S - 1]:
-        emit(5, "for c in range(W):")
-        emit(6, "x[c] = np.float32(xd[c])")
+    emit(5, "oi = (i - rb) * C + c0")
     emit(5, "oy = (i & mask) * W")
     emit(5, "for c in range(W):")
-    emit(6, "yf[oy + c] = x[c]")
-    for k in range(S):
-        for c in L:
-            arr = "sa64" if P64[k] else "sa32"
-            emit(4, f"s1_{k}_{c} = {arr}[{k}, 0, {c}]")
-            emit(4, f"s2_{k}_{c} = {arr}[{k}, 1, {c}]")
+    emit(6, f"x[c] = {T0}(src[oi + c])")
+    forward(6, "c")
+    emit(6, "yf[oy + c] = w[c]")
+    for c in L:
+        emit(4, f"p1_{c} = sp[0, {c}]")
+        emit(4, f"p2_{c} = sp[1, {c}]")
+        emit(4, f"y1_{c} = sa[0, 0, {c}]")
+        emit(4, f"y2_{c} = sa[0, 1, {c}]")
+        for k in range(1, S):
+            emit(4, f"s1_{k}_{c} = sa[{k}, 0, {c}]")
+            emit(4, f"s2_{k}_{c} = sa[{k}, 1, {c}]")
     emit(3, "else:")
     emit(4, "e = min(target, h + n)")
     emit(4, "if nf < n_keep:")
     emit(5, "e = min(e, n_keep)")
     emit(4, "for i in range(nf, e):")
-    emit(5, "o = (i - h) * C + c0")
-    emit(5, "rr = rawf[o:o + W]")
+    emit(5, "ro = np.uint64((i - h) * C + c0)")
     for c in L:
-        emit(5, f"r{c} = rr[{c}]")
+        emit(5, f"r{c} = rawf[ro + U{c}]")
     for c in L:
-        emit(5, f"sat{c} += (r{c} == slo) | (r{c} == shi)")
+        emit(5, f"x{c} = {T0}(r{c}) - kk{c}")
     for c in L:
-        emit(5, f"{xi}{c} = (np.{tx}(r{c}) - kk{c}) * g{c}")
-    forward(5, L)
-    store_forward(5, L)
-    emit(3, "nf = e")
-    emit(3, "if nf == n_keep:")  # the state carried into the next chunk, and the saturation of the kept rows
-    for k in range(S):
+        emit(5, f"mn{c} = min(mn{c}, x{c})")
+        emit(5, f"mx{c} = max(mx{c}, x{c})")
+    for c in L:
+        first(5, c)
+    for k in range(1, S):
         for c in L:
-            emit(4, f"state[{2 * k} * C + c0 + {c}] = s1_{k}_{c}")
-            emit(4, f"state[{2 * k + 1} * C + c0 + {c}] = s2_{k}_{c}")
+            section(5, k, "s", "w", c)
+    emit(5, "oy = np.uint64((i & mask) * W)")
     for c in L:
-        emit(4, f"satk{c} = sat{c}")
+        emit(5, f"yf[oy + U{c}] = w{c}")
+    emit(3, "nf = e")
+    emit(3, "if nf == n_keep:")  # the state carried into the next chunk
+    for c in L:
+        emit(4, f"state[c0 + {c}] = p1_{c}")
+        emit(4, f"state[C + c0 + {c}] = p2_{c}")
+        emit(4, f"state[2 * C + c0 + {c}] = y1_{c}")
+        emit(4, f"state[3 * C + c0 + {c}] = y2_{c}")
+        for k in range(1, S):
+            emit(4, f"state[{2 * k + 2} * C + c0 + {c}] = s1_{k}_{c}")
+            emit(4, f"state[{2 * k + 3} * C + c0 + {c}] = s2_{k}_{c}")
     emit(2, "if b == n_blocks:")
     emit(3, "break")
-    # backward pass of block b: from row bst - 1 (steady state), output rows [bs, be)
+    # backward pass of block b: from row bst - 1 (steady state) down to row be - 1, the block's last row ...
     emit(2, "bs = bstart[b]")
     emit(2, "be = bstop[b]")
     emit(2, "bst = bback[b]")
-    emit(2, "oy = ((bst - 1) & mask) * W")
-    emit(2, "yr = yf[oy:oy + W]")
+    emit(2, "yr = yf[((bst - 1) & mask) * W:((bst - 1) & mask) * W + W]")
     for c in L:
         emit(2, f"v = yr[{c}]")
         for k in range(S):
             emit(2, f"t1_{k}_{c} = z{k}_0 * v")
             emit(2, f"t2_{k}_{c} = z{k}_1 * v")
-    for c in L:
         emit(2, f"base[{c}] = n_spikes[c0 + {c}]")
-        emit(2, f"zn{c} = np.float32(np.nan)")  # no crossing at row be from this block
-    emit(2, "for i in range(bst - 1, be - 1, -1):")  # warm-up rows after the block
-    emit(3, "oy = (i & mask) * W")
-    emit(3, "yr = yf[oy:oy + W]")
+    emit(2, "for i in range(bst - 1, be - 2, -1):")
+    emit(3, "oy = np.uint64((i & mask) * W)")
     for c in L:
-        emit(3, f"u{c} = yr[{c}]")
+        emit(3, f"u{c} = yf[oy + U{c}]")
     for k in range(S):
         for c in L:
-            section(3, k, "t", "u", c, "f")
-    emit(2, "for i in range(be - 1, bs - 1, -1):")  # rows of the block
-    emit(3, "oy = (i & mask) * W")
-    emit(3, "yr = yf[oy:oy + W]")
+            section(3, k, "t", "u", c)
     for c in L:
-        emit(3, f"u{c} = yr[{c}]")
+        emit(2, f"zla[{c}] = u{c}")
+        emit(2, f"zn{c} = u{c}")
+    emit(2, "if has_out:")
+    emit(3, "oo = np.uint64((be - 1 - out_start) * C + c0)")
+    for c in L:
+        emit(3, f"outf[oo + U{c}] = u{c} * ga{c}")
+    # ... then the block's other rows, each row's crossing found from its comparison with the row after it
+    emit(2, "for i in range(be - 2, bs - 1, -1):")
+    emit(3, "oy = np.uint64((i & mask) * W)")
+    for c in L:
+        emit(3, f"u{c} = yf[oy + U{c}]")
     for k in range(S):
         for c in L:
-            section(3, k, "t", "u", c, "f")
-    for c in L:
-        emit(3, f"yr[{c}] = u{c}")  # the filtered value stays in the ring (the block's last one is read below)
+            section(3, k, "t", "u", c)
     emit(3, "if has_out:")
-    emit(4, "oo = (i - out_start) * C + c0")
-    emit(4, "orow = outf[oo:oo + W]")
+    emit(4, "oo = np.uint64((i - out_start) * C + c0)")
     for c in L:
-        emit(4, f"orow[{c}] = u{c}")
+        emit(4, f"outf[oo + U{c}] = u{c} * ga{c}")
     emit(3, "if detect:")
-    emit(4, "hit = " + " | ".join(crossing(c, f"zn{c}", f"u{c}") for c in L))
-    emit(4, "if hit:")
+    emit(4, "if " + " | ".join(crossing(c) for c in L) + ":")
     for c in L:
-        emit(5, f"if {crossing(c, f'zn{c}', f'u{c}')}:")
+        emit(5, f"if {crossing(c)}:")
         emit(6, f"spikes[c0 + {c}, n_spikes[c0 + {c}]] = sample0 + i + 1")
         emit(6, f"n_spikes[c0 + {c}] += 1")
     for c in L:
         emit(3, f"zn{c} = u{c}")
     emit(2, "if detect:")
-    emit(3, "oy = ((be - 1) & mask) * W")
     for c in L:
         emit(3, f"zna[{c}] = u{c}")
-        emit(3, f"zla[{c}] = yf[oy + {c}]")
     emit(3, "_finish_block(zna, zla, base, c0, bs, sample0, lo_thr, hi_thr, z_prev, last_spike, dead, "
             "spikes, n_spikes)")
     emit(2, "b += 1")
+    # samples at the rails, counted exactly (over the kept rows) only where the extremes reached them
+    emit(1, "kept = max(0, min(n, n_keep - h))")
     for c in L:
-        emit(1, f"n_sat[c0 + {c}] += satk{c}")
-    return "\n".join(out).replace("S, 2, W", f"{S}, 2, {W}") + "\n"
+        emit(1, f"if (mn{c} <= {T0}(slo) - kk{c}) | (mx{c} >= {T0}(shi) - kk{c}):")
+        emit(2, f"n_sat[c0 + {c}] += _count_rails(rawf, C, c0 + {c}, kept, slo, shi)")
+    return "\n".join(out) + "\n"
 
 
 def _driver_source(W: int) -> str:
     return f'''
-def run_chunk(raw, head, tail, code0, gain, coef, zi, state, init_forward, n_keep, bstart, bstop, bback,
+def run_chunk(raw, head, tail, code0, gain, coef, zi, g0, state, init_forward, n_keep, bstart, bstop, bback,
               out, out_start, detect, lo_thr, hi_thr, z_prev, last_spike, dead, spikes, n_spikes, sample0,
               sat, n_sat, yf_all, mask):
     n, C = raw.shape
@@ -350,10 +344,19 @@ def run_chunk(raw, head, tail, code0, gain, coef, zi, state, init_forward, n_kee
     state_f = state.reshape(-1)
     for cb in nb.prange(C // {W}):
         yf = yf_all[nb.get_thread_id()]
-        _block(rawf, C, n, head.shape[0], headf, tailf, code0, gain, coef, zi, state_f, init_forward, n_keep,
+        _block(rawf, C, n, head.shape[0], headf, tailf, code0, gain, coef, zi, g0, state_f, init_forward, n_keep,
                bstart, bstop, bback, outf, has_out, out_start, detect, lo_thr, hi_thr, z_prev,
                last_spike, dead, spikes, n_spikes, sample0, sat, n_sat, cb * {W}, yf, mask)
 '''
+
+
+@nb.njit(nogil=True)
+def _count_rails(rawf, C, ch, n, lo, hi):  # pragma: no cover - compiled
+    k = 0
+    for i in range(n):
+        v = rawf[i * C + ch]
+        k += (v == lo) | (v == hi)
+    return k
 
 
 @nb.njit(nogil=True)

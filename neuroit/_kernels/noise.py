@@ -5,12 +5,55 @@ import numba as nb
 import numpy as np
 
 
+@nb.njit(nogil=True)
+def _select(src, dst, k):  # pragma: no cover - compiled
+    """The k-th smallest value of ``src`` (``src`` and ``dst``: scratch arrays of one length, both overwritten).
+
+    Quickselect around a median-of-three pivot. Each partition writes every value to both ends of the other
+    buffer and lets the comparison advance one end, so that no branch depends on the data (random data would
+    mispredict half of them). A range whose values are all >= the pivot splits off the values equal to it.
+    """
+    lo, hi = 0, src.shape[0]
+    while hi - lo > 32:
+        x, y, z = src[lo], src[(lo + hi) >> 1], src[hi - 1]
+        p = max(min(x, y), min(max(x, y), z))
+        nl, nr = lo, hi
+        for i in range(lo, hi):
+            v = src[i]
+            dst[nl] = v
+            dst[nr - 1] = v
+            lt = v < p
+            nl += lt
+            nr -= 1 - lt
+        src, dst = dst, src
+        if k < nl:
+            hi = nl
+        elif nl > lo:
+            lo = nl
+        else:
+            ne, nr = lo, hi
+            for i in range(lo, hi):
+                v = src[i]
+                dst[ne] = v
+                dst[nr - 1] = v
+                eq = v <= p
+                ne += eq
+                nr -= 1 - eq
+            src, dst = dst, src
+            if k < ne:
+                return p
+            lo = ne
+    return np.sort(src[lo:hi])[k - lo]
+
+
 @nb.njit(nogil=True, parallel=True)
 def mad_rows(x, out):  # pragma: no cover - compiled
-    """out[c] = median(|x[c]|) for a (channels, samples) float32 array; 0 for a constant row."""
+    """out[c] = median(|x[c]|) for a (channels, samples) float32 array (as ``np.median``); 0 for a constant row."""
     n_ch, n = x.shape
+    k = n // 2
     for c in nb.prange(n_ch):
         col = np.empty(n, dtype=np.float32)
+        tmp = np.empty(n, dtype=np.float32)
         lo = x[c, 0]
         hi = x[c, 0]
         for i in range(n):
@@ -18,7 +61,21 @@ def mad_rows(x, out):  # pragma: no cover - compiled
             col[i] = abs(v)
             lo = min(lo, v)
             hi = max(hi, v)
-        out[c] = np.median(col) if hi > lo else 0.0
+        if hi > lo:
+            m = _select(col, tmp, k)
+            med = np.float64(m)
+            if n % 2 == 0:  # the mean of the two middle values: the largest value below m, unless m repeats
+                below = 0
+                prev = -np.inf
+                for i in range(n):
+                    v = abs(x[c, i])
+                    lt = v < m
+                    below += lt
+                    prev = max(prev, v if lt else -np.inf)
+                med = 0.5 * (med + (np.float64(m) if below < k else np.float64(prev)))
+            out[c] = med
+        else:
+            out[c] = 0.0
 
 
 @nb.njit(nogil=True, parallel=True)
@@ -39,6 +96,21 @@ def std_rows(x, out):  # pragma: no cover - compiled
             lo = min(lo, x[c, i])
             hi = max(hi, x[c, i])
         out[c] = np.sqrt(ss / n) if hi > lo else 0.0
+
+
+@nb.njit(nogil=True)
+def keep_every(filtered, first, step, rows, pos):  # pragma: no cover - compiled
+    """rows[:, pos + j] = filtered[first + j * step, :] for every such row; returns the number of rows kept.
+
+    Row by row, so that the reads are contiguous and the written columns stay in cache.
+    """
+    n, n_ch = filtered.shape
+    k = 0
+    for i in range(first, n, step):
+        for c in range(n_ch):
+            rows[c, pos + k] = filtered[i, c]
+        k += 1
+    return k
 
 
 @nb.njit(nogil=True)

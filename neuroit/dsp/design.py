@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -30,31 +31,31 @@ class FilterDesign:
     sampling_rate: float
     params: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def zi(self) -> np.ndarray:
         """Steady-state initial conditions (``scipy.signal.sosfilt_zi``), (n_sections, 2)."""
         from scipy import signal
 
         return signal.sosfilt_zi(self.sos)
 
-    @property
+    @cached_property
     def padlen(self) -> int:
         """Samples of odd extension at each end, as ``sosfiltfilt``'s default."""
         sos = self.sos
         ntaps = 2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
         return 3 * ntaps
 
-    @property
+    @cached_property
     def dc_gain(self) -> float:
         """Gain of the cascade at 0 Hz (tiny for a bandpass, not exactly 0 for an elliptic one)."""
         return float(np.prod(self.sos[:, :3].sum(axis=1) / self.sos[:, 3:].sum(axis=1)))
 
-    @property
+    @cached_property
     def pole_radius(self) -> float:
         poles = np.concatenate([np.roots(s[3:]) for s in self.sos])
         return float(np.abs(poles).max())
 
-    @property
+    @cached_property
     def margin(self) -> int:
         """Samples over which the impulse response decays by :data:`MARGIN_DECAY`.
 
@@ -64,7 +65,7 @@ class FilterDesign:
         r = self.pole_radius
         return int(math.ceil(1.25 * math.log(MARGIN_DECAY) / math.log(r))) + 16
 
-    @property
+    @cached_property
     def block(self) -> int:
         """Output block of the backward pass: ``BASE_BLOCK`` doubled until it is ≥ 4 × margin."""
         b = BASE_BLOCK

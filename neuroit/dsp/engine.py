@@ -91,9 +91,9 @@ class Source:
             raw = (raw.astype(np.float64) - self.ref_code).astype(np.float32)
         return np.ascontiguousarray(raw)
 
-    def physical(self, start: int, stop: int) -> np.ndarray:
-        """float64 physical values of a few samples (for the odd extensions)."""
-        return self.read_raw(start, stop).astype(np.float64) * self.gain + self.offset
+    def codes(self, start: int, stop: int) -> np.ndarray:
+        """float64 codes of a few samples relative to the first one (for the odd extensions)."""
+        return self.read_raw(start, stop).astype(np.float64) - self.ref_code
 
     @property
     def kernel_ref(self) -> np.ndarray:
@@ -138,7 +138,7 @@ def source_from_array(traces, sampling_rate: float) -> Source:
 
 
 def source_from_recording(recording, *, stream: str = "amplifier", channels=None) -> Source:
-    from neuroit.io.recording import NumpyRecording, Recording
+    from neuroit.io.recording import Recording
 
     if not isinstance(recording, Recording):
         if hasattr(recording, "get_traces") and hasattr(recording, "get_sampling_frequency"):
@@ -156,9 +156,8 @@ def source_from_recording(recording, *, stream: str = "amplifier", channels=None
     raw_dtype = np.dtype(s.raw_dtype)
     dtype = _kernel_dtype(raw_dtype)
     whole = np.array_equal(idx, np.arange(s.n_channels))
-    if type(recording) is NumpyRecording and whole:
-        arr = recording._arrays[stream]  # a view per chunk, no copy (fast path for in-memory/memmap data)
-        read = lambda a, b: arr[a:b]  # noqa: E731
+    if whole and recording._view(stream, 0, 0) is not None:
+        read = lambda a, b: recording._view(stream, a, b)  # noqa: E731  (no copy: the kernel reads the map)
     else:
         read = lambda a, b: recording.traces(stream, a, b, channels=idx, scaled=False)  # noqa: E731
     return Source(
@@ -217,37 +216,42 @@ def run(
     source: Source,
     design: FilterDesign,
     *,
-    start: int = 0,
-    stop: int | None = None,
+    segments: list[tuple[int, int]] | None = None,
     chunk: int,
     sink: Sink,
     detector: Detector | None = None,
     progress=None,
 ) -> np.ndarray:
-    """Filter samples ``[start, stop)`` of ``source`` chunk by chunk; hand each chunk to ``sink``.
+    """Filter the sample ranges ``segments`` (default: the whole source) chunk by chunk; hand each chunk to ``sink``.
 
-    Returns the number of samples at the raw-code rails (saturated) per channel.
+    Each range's samples equal those of the whole filtered source. Returns the number of samples at the
+    raw-code rails (saturated) per channel.
     """
     import numba
+    from scipy import signal
 
-    from neuroit._kernels.iir import get_kernel, slp_vectorize, wide_sections, width_for
+    from neuroit._kernels.iir import get_kernel, order_sections, slp_vectorize, width_for
 
     n_total = source.n_samples
-    stop = n_total if stop is None else stop
+    segments = [(0, n_total)] if segments is None else segments
     p, m, blk = design.padlen, design.margin, design.block
     check_length(n_total, design)
     chunk = max(blk, int(math.ceil(chunk / blk)) * blk)
     n_ch = source.n_channels
-    WIDTH = width_for(len(design.sos))
+    sos = order_sections(design.sos)
+    WIDTH = width_for(len(sos))
     n_pad = -n_ch % WIDTH
     cp = n_ch + n_pad
-    kernel = get_kernel(wide_sections(design.sos), WIDTH)
-    coef = design.sos.astype(np.float64).reshape(-1)
-    zi = design.zi.astype(np.float64).reshape(-1)
-    state = np.zeros((len(design.sos), 2, cp), dtype=np.float64)  # forward state, carried across chunks
+    float_input = source.dtype.kind == "f"
+    kernel = get_kernel(len(sos), WIDTH, float_input)
+    coef = sos.reshape(-1)
+    zi = signal.sosfilt_zi(sos).reshape(-1)
+    g0 = float(sos[0, :3].sum() / sos[0, 3:].sum())  # DC gain of the first section (its steady state)
+    state = np.zeros((len(sos) + 1, 2, cp), dtype=np.float64)  # forward state, carried across chunks
     code0 = _pad(source.kernel_ref, n_pad)
-    dc = design.dc_gain ** 2 * source.shift  # filtered value of the subtracted offset
-    gain = _pad(source.gain.astype(np.float32), n_pad)
+    dc = design.dc_gain ** 2 * source.shift  # filtered value of the subtracted offset (physical units)
+    gain = source.gain
+    gain32 = _pad(gain.astype(np.float32), n_pad)
     ring = 1 << int(math.ceil(math.log2(blk + m + p + 2)))
     yf_all = np.empty((numba.config.NUMBA_NUM_THREADS, ring * WIDTH), dtype=np.float32)
     empty_ext = np.zeros((0, cp), dtype=np.float32)
@@ -265,23 +269,28 @@ def run(
     else:
         sat = np.full(2, np.nan, dtype=source.dtype)  # never equal to any float code
     n_sat = np.zeros(cp, dtype=np.int64)
+    # the kernel compares filtered codes: thresholds and the carried previous value go to codes and back
     if detector is None:
         det = Detector(np.full(cp, -np.inf), np.full(cp, np.inf), 0)
     else:
-        det = Detector(_pad(detector.lo - dc, n_pad, -np.inf), _pad(detector.hi - dc, n_pad, np.inf), detector.dead)
-        det.z_prev[:n_ch] = detector.z_prev
+        lo, hi = _to_codes(detector.lo - dc, gain), _to_codes(detector.hi - dc, gain)
+        neg = gain < 0  # a negative gain turns the two thresholds round
+        lo[neg], hi[neg] = hi[neg], lo[neg]
+        det = Detector(_pad(lo, n_pad, -np.inf), _pad(hi, n_pad, np.inf), detector.dead)
+        det.z_prev[:n_ch] = _to_codes(detector.z_prev - dc, gain)
         det.last_spike[:n_ch] = detector.last_spike
     no_out = np.zeros((0, cp), dtype=np.float32)
     no_spikes = np.zeros((cp, 1), dtype=np.int64)
     n_spk = np.zeros(cp, dtype=np.int64)
 
     def call(raw, h_arr, t_arr, init, n_keep, bs, be, bst, out, out_start, spikes, sample0):
-        raw = _pad_cols(raw, n_pad)
-        args = (raw, h_arr, t_arr, code0, gain, coef, zi, state, bool(init), np.int64(n_keep), bs, be, bst,
+        raw = _pad_cols(raw, n_pad).view(np.ndarray)  # a plain read-only view: one compiled signature
+        raw.flags.writeable = False
+        args = (raw, h_arr, t_arr, code0, gain32, coef, zi, g0, state, bool(init), np.int64(n_keep), bs, be, bst,
                 out, np.int64(out_start), detector is not None, det.lo, det.hi, det.z_prev, det.last_spike,
                 np.int64(det.dead), spikes, n_spk, np.int64(sample0), sat, n_sat,
                 yf_all, np.int64(ring - 1))
-        key = (wide_sections(design.sos), WIDTH, raw.dtype.str)
+        key = (len(sos), WIDTH, float_input, raw.dtype.str)
         if key in _COMPILED:
             kernel(*args)
         else:
@@ -292,12 +301,12 @@ def run(
     # The first chunk also runs the forward pass over the warm-up rows [pos, start): from the start
     # of the odd extension when start is within one margin of the recording's start (exact), else
     # from the steady state at pos (the transient decays over the margin).
-    pos = 0 if start - m <= 0 else start - m
-    first_fwd = True
-    spike_buf = None
-    starts = range(start, stop, chunk)
+    spike_buf = out_buf = None
+    starts = [(a, start, stop) for start, stop in segments for a in range(start, stop, chunk)]
     bar = _progress(progress, len(starts), n_total / source.sampling_rate)
-    for a in starts:
+    for a, start, stop in starts:
+        first_fwd = a == start
+        pos = 0 if start - m <= 0 else start - m
         b = min(stop, a + chunk)
         r0 = pos if first_fwd else a  # first row read
         bounds = np.arange(a, b, blk).tolist() + [b]
@@ -310,7 +319,12 @@ def run(
         raw = source.read_checked(r0, read_end)
         h = p if r0 == 0 else 0
         off = r0 - h  # sample index of virtual row 0
-        out = np.empty((b - a, cp), dtype=np.float32) if sink.want_output else no_out
+        if sink.want_output:  # one buffer for every chunk (sinks copy what they keep)
+            if out_buf is None or out_buf.shape[0] < b - a:
+                out_buf = np.empty((b - a, cp), dtype=np.float32)
+            out = out_buf[: b - a]
+        else:
+            out = no_out
         if detector is not None:
             cap = (b - a) // 2 + len(bs) + 1  # a crossing needs a sample on the near side before it
             if spike_buf is None or spike_buf.shape[1] < cap:
@@ -321,7 +335,6 @@ def run(
         n_spk[:] = 0
         call(raw, head if h else empty_ext, tail() if at_end else empty_ext, first_fwd, b - off,
              bs - off, be - off, bst - off, out, a - off, spikes, off)
-        first_fwd = False
         if sink.want_output:
             out[:, :n_ch] += dc.astype(np.float32)
         sink.chunk(a, b, out[:, :n_ch] if sink.want_output else None,
@@ -331,9 +344,15 @@ def run(
     if bar is not None:
         bar.close()
     if detector is not None:
-        detector.z_prev[:] = det.z_prev[:n_ch]
+        detector.z_prev[:] = det.z_prev[:n_ch] * gain + dc
         detector.last_spike[:] = det.last_spike[:n_ch]
     return n_sat[:n_ch]
+
+
+def _to_codes(values: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """Physical values (relative to the channel's first sample) in codes; +-inf where the gain is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(gain != 0, values / np.where(gain != 0, gain, 1.0), values * np.inf)
 
 
 def cache_chunk(n_channels: int, itemsize: int) -> int:
@@ -363,7 +382,7 @@ def check_length(n_samples: int, design: FilterDesign) -> None:
 
 
 def _left_extension(source: Source, p: int) -> np.ndarray:
-    x = source.physical(0, min(source.n_samples, p + 1)) - source.shift
+    x = source.codes(0, min(source.n_samples, p + 1))
     if x.shape[0] < p + 1:
         return np.zeros((0, source.n_channels), np.float32)
     return (2 * x[0] - x[p:0:-1]).astype(np.float32)
@@ -371,7 +390,7 @@ def _left_extension(source: Source, p: int) -> np.ndarray:
 
 def _right_extension(source: Source, p: int) -> np.ndarray:
     n = source.n_samples
-    x = source.physical(n - p - 1, n) - source.shift
+    x = source.codes(n - p - 1, n)
     return (2 * x[-1] - x[-2::-1]).astype(np.float32)
 
 
@@ -435,7 +454,7 @@ def bandpass(
         raise NeuroitError(f"The sample range must satisfy 0 <= start < stop <= {n}; got start={start}, stop={stop}.")
     sink = ArraySink(start, stop, src.n_channels)
     with numba_threads(n_jobs):
-        run(src, design, start=start, stop=stop, chunk=int(chunk_s * src.sampling_rate), sink=sink)
+        run(src, design, segments=[(start, stop)], chunk=int(chunk_s * src.sampling_rate), sink=sink)
     return sink.out
 
 

@@ -101,9 +101,7 @@ def session_noise(src: Source, design: FilterDesign, *, method: str, n_windows: 
     total = sum(e - s for s, e in wins)
     step = 1 if not max_samples else max(1, -(-total // int(max_samples)))
     sink = _KeepEvery(step, src.n_channels, sum(-(-(e - s) // step) for s, e in wins))
-    for s, e in wins:
-        sink.offset = 0  # each window starts with its first sample
-        run(src, design, start=s, stop=e, chunk=e - s, sink=sink)
+    run(src, design, segments=wins, chunk=max(e - s for s, e in wins), sink=sink)
     assert sink.pos == sink.rows.shape[1]
     return noise_rows(sink.rows, method)
 
@@ -131,10 +129,13 @@ class _KeepEvery(Sink):
         self.rows = np.empty((n_ch, n_keep), dtype=np.float32)
         self.pos = 0
         self.offset = 0  # phase of the decimation inside the current window
+        self.stop = None
 
     def chunk(self, start, stop, filtered, spikes, n_spikes):
-        first = (-self.offset) % self.step
-        kept = filtered[first:: self.step]
-        self.rows[:, self.pos: self.pos + kept.shape[0]] = kept.T
-        self.pos += kept.shape[0]
+        if start != self.stop:  # a new window starts with its first sample
+            self.offset = 0
+        self.stop = stop
+        from neuroit._kernels.noise import keep_every
+
+        self.pos += keep_every(filtered, (-self.offset) % self.step, self.step, self.rows, self.pos)
         self.offset = (self.offset + filtered.shape[0]) % self.step

@@ -220,12 +220,16 @@ def fit_clock(
     """Fit ``sample = intercept + slope * time_us`` between MWorks times and Intan pulses.
 
     1. For blocks of ``block`` consecutive presentations (at the start, middle and end), every
-       pulse-minus-time difference is a candidate offset; the candidate agreed on by most
-       (presentation, pulse) pairs within ``tolerance_ms`` wins (the best cross-match of the
-       two event trains' intervals). The best-scoring block seeds the fit.
-    2. Least squares on the pairs matched within ``tolerance_ms``, outliers (residual above
-       4 robust SDs) rejected, on a window that doubles around the seed block until it covers
-       the session, so drift is tracked as it accumulates.
+       pulse-minus-time difference is a candidate offset, scored by how many (presentation, pulse)
+       pairs agree with it within ``tolerance_ms`` (a cross-match of the two event trains'
+       intervals). An RSVP train is nearly periodic, so an offset shifted by whole presentations can
+       score as well as the true one within a block (better, when a pulse is missing there): the
+       distinct offsets that line up at least half the block are scored again on 9 blocks around it,
+       and the best 3 of each block seed fits.
+    2. From each seed, least squares on the pairs matched within ``tolerance_ms``, outliers
+       (residual above 4 robust SDs) rejected, on a window that doubles around the seed block
+       until it covers the session, so drift is tracked as it accumulates. The fit that matches
+       the most presentations over the whole session wins (then the smaller residuals).
 
     Returns a dict: intercept, slope (samples per µs), drift_ppm and offset_us (so that
     ``mworks_us = intan_us * (1 + drift_ppm * 1e-6) + offset_us`` with ``intan_us = sample / fs * 1e6``
@@ -246,35 +250,49 @@ def fit_clock(
     t_ref = float(t[0])
     tc = t - t_ref
 
-    # 1. seed offset from the best block
+    # 1. seed offsets from blocks at the start, middle and end. An RSVP train is nearly periodic, so an
+    # offset shifted by whole presentations can line up as many pairs within a block as the true one (more,
+    # when a pulse is missing there): each distinct offset is also scored on a window of 9 blocks around
+    # its block (where the session's edges and irregular intervals tell the shifts apart), and the best
+    # few of every block go on to step 2, which decides on the whole session.
     bsz = min(block, n)
-    best = (-1, 0.0, 0)
+    need = max(3, bsz // 2)
+    seeds: list[tuple[int, float, int]] = []
     for s0 in sorted({0, (n - bsz) // 2, n - bsz}):
         tb = tc[s0 : s0 + bsz]
         d = (p[None, :] - nominal * tb[:, None]).ravel()
         d.sort()
-        cnt = np.searchsorted(d, d + tol, "right") - np.searchsorted(d, d - tol, "left")
-        k = int(np.argmax(cnt))
-        if cnt[k] > best[0]:
-            near = d[(d >= d[k] - tol) & (d <= d[k] + tol)]
-            best = (int(cnt[k]), float(np.median(near)), s0)
-    score, a, s0 = best
-    b = nominal
-    if score < max(3, bsz // 2):
+        left, right = np.searchsorted(d, d - tol, "left"), np.searchsorted(d, d + tol, "right")
+        cnt = right - left
+        offsets: list[float] = []
+        for k in np.argsort(-cnt, kind="stable"):
+            if cnt[k] < need or len(offsets) == 64:
+                break
+            off = float(np.median(d[left[k]:right[k]]))
+            if all(abs(off - o) > tol for o in offsets):
+                offsets.append(off)
+        win = tc[max(0, s0 - 4 * bsz): s0 + 5 * bsz]
+        scored = []
+        for off in offsets:
+            pred = off + nominal * win
+            hits = np.searchsorted(p, pred + tol, "right") - np.searchsorted(p, pred - tol, "left")
+            scored.append((int((hits > 0).sum()), off, s0))
+        seeds += sorted(scored, key=lambda x: -x[0])[:3]
+    if not seeds:
         raise NeuroitError(
-            f"Cannot match MWorks presentations to the onset pulses: at most {score} of {bsz} consecutive "
+            f"Cannot match MWorks presentations to the onset pulses: fewer than {need} of {bsz} consecutive "
             f"presentations line up with pulses within {tolerance_ms} ms (check the pulse channel and the log)."
         )
-    lo, hi = s0, s0 + bsz
-    size = bsz
-    while True:
-        idx = np.arange(lo, hi)
-        a, b, _ = _refit(tc[idx], p, a, b, tol)
-        if lo == 0 and hi == n:
-            break
-        size *= 2
-        lo, hi = max(0, lo - size // 2), min(n, hi + size // 2)
-
+    # 2. each seed grows into a fit of the whole session; the fit that matches the most presentations wins
+    best = None
+    for _, a, s0 in seeds:
+        a, b = _grow_fit(tc, p, a, nominal, tol, s0, bsz)
+        match, resid = _nearest(tc, p, a, b, tol)
+        ok = match >= 0
+        score = (int(ok.sum()), -float(np.abs(resid[ok]).sum()))
+        if best is None or score > best[0]:
+            best = (score, a, b)
+    _, a, b = best
     match, resid = _nearest(tc, p, a, b, tol)
     ok = match >= 0
     sd = float(np.std(resid[ok])) if ok.sum() > 1 else 0.0
@@ -289,6 +307,18 @@ def fit_clock(
         "residual_sd_ms": sd * 1000.0 / sampling_rate,
         "pulse_index": match,
     }
+
+
+def _grow_fit(tc, p, a, b, tol, s0, size):
+    """Least-squares fits on a window that doubles around ``[s0, s0 + size)`` until it covers the session."""
+    n = tc.size
+    lo, hi = s0, s0 + size
+    while True:
+        a, b, _ = _refit(tc[lo:hi], p, a, b, tol)
+        if lo == 0 and hi == n:
+            return a, b
+        size *= 2
+        lo, hi = max(0, lo - size // 2), min(n, hi + size // 2)
 
 
 def _nearest(tc, p, a, b, tol):

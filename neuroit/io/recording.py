@@ -149,6 +149,11 @@ class Recording(abc.ABC):
     def _read_raw(self, stream: str, start: int, stop: int, channel_idx: np.ndarray) -> np.ndarray:
         """Return raw codes, shape (stop - start, len(channel_idx)), dtype ``stream.raw_dtype``."""
 
+    def _view(self, stream: str, start: int, stop: int) -> np.ndarray | None:
+        """Codes of every channel, samples ``start:stop``, as a view without a copy (memory map or in-memory
+        array; C-ordered samples × channels), or None where the storage does not hold them that way."""
+        return None
+
     def __repr__(self) -> str:
         parts = ", ".join(f"{n}: {s.n_channels} ch" for n, s in self.streams.items())
         return (
@@ -206,3 +211,7 @@ class NumpyRecording(Recording):
 
     def _read_raw(self, stream, start, stop, channel_idx):
         return self._arrays[stream][start:stop, channel_idx]
+
+    def _view(self, stream, start, stop):
+        a = self._arrays[stream]
+        return a[start:stop] if a.flags.c_contiguous else None

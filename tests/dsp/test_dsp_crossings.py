@@ -191,3 +191,39 @@ def test_n_jobs_and_progress_do_not_change_result(rec):
         warnings.simplefilter("ignore")  # tqdm may warn about missing ipywidgets
         b = detect_crossings(rec, n_jobs=None, progress=True, chunk_s=0.5)
     assert a == b
+
+
+def test_negative_gain_turns_the_thresholds_round():
+    codes = np.round(spiky(30000, 4, seed=11) / 0.195).astype(np.int16)
+    up = detect_crossings(NumpyRecording(codes, FS, gain=0.195), sign="pos")
+    down = detect_crossings(NumpyRecording(codes, FS, gain=-0.195), sign="neg")  # the same signal, negated
+    for c in range(4):
+        np.testing.assert_array_equal(up[c], down[c])
+    np.testing.assert_allclose(up.attrs["noise_uv"], down.attrs["noise_uv"])
+
+
+def test_input_array_is_left_as_it_was():
+    codes = np.round(spiky(20000, 3, seed=2) / 0.195).astype(np.int16)
+    before = codes.copy()
+    detect_crossings(codes, sampling_rate=FS)
+    assert codes.flags.writeable and np.array_equal(codes, before)
+
+
+def test_intan_file_layouts_give_the_same_spikes_and_per_signal_is_read_without_a_copy(tmp_path):
+    from neuroit.io import read_intan, write_intan
+
+    codes = np.round(spiky(313 * 128, 16, seed=4) / 0.195).astype(np.int16)  # whole 128-sample blocks
+    recs = {}
+    for layout in ("per_signal", "per_channel", "traditional"):
+        target = tmp_path / ("r.rhd" if layout == "traditional" else layout)
+        write_intan(target, layout=layout, amplifier=codes)
+        recs[layout] = read_intan(target)
+    view = recs["per_signal"]._view("amplifier", 100, 200)
+    assert view is not None and not view.flags.owndata and np.array_equal(view, codes[100:200])
+    assert recs["per_channel"]._view("amplifier", 100, 200) is None
+    ref = detect_crossings(NumpyRecording(codes, FS, gain=0.195))
+    for layout, r in recs.items():
+        got = detect_crossings(r)
+        assert r.n_samples == codes.shape[0]
+        for c in range(16):
+            np.testing.assert_array_equal(got[c], ref[c], err_msg=layout)

@@ -71,6 +71,20 @@ def test_bandpass_large_lfp_and_offset_within_tolerance():
     assert np.all(np.abs(y - ref).max(axis=0) <= 1e-3 * _noise_sd(ref))
 
 
+@pytest.mark.parametrize("integer", [True, False])
+def test_bandpass_5mv_lfp_stays_far_inside_tolerance(integer):
+    # float32 throughout, yet a 5 mV slow wave (250x the noise) costs nothing: the first section takes the
+    # exact second difference of the input before its recursion (see neuroit._kernels.iir)
+    x = spiky(40000, 4, seed=7, lfp=5000.0) + 400.0
+    if integer:
+        codes = np.round(x / 0.195).astype(np.int16)
+        x, y = codes * 0.195, bandpass(NumpyRecording(codes, FS, gain=0.195))
+    else:
+        y = bandpass(x, FS)
+    ref = filtfilt_ref(x, FS)
+    assert np.all(np.abs(y - ref).max(axis=0) <= 2e-4 * _noise_sd(ref)), np.abs(y - ref).max(axis=0) / _noise_sd(ref)
+
+
 def test_bandpass_int16_recording_scaled_like_scipy():
     codes = np.round(spiky(25000, 9, seed=5) / 0.195).astype(np.int16)
     rec = NumpyRecording(codes, FS, gain=0.195)

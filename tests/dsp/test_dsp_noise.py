@@ -51,3 +51,20 @@ def test_mad_recovers_gaussian_noise_level():
 def test_bad_method():
     with pytest.raises(NeuroitError):
         estimate_noise(np.zeros((1000, 2)), FS, method="iqr")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 33, 34, 101, 5000, 5001])
+def test_mad_kernel_equals_numpy_median_with_ties_and_constant_rows(n):
+    from neuroit._kernels.noise import mad_rows
+
+    rng = np.random.default_rng(n)
+    x = np.concatenate([
+        rng.normal(0, 3, (3, n)),  # distinct values
+        rng.integers(-3, 4, (3, n)),  # many ties, either side of zero
+        np.full((1, n), 2.5),  # constant: 0 by convention
+    ]).astype(np.float32)
+    out = np.empty(x.shape[0])
+    mad_rows(x, out)
+    ref = np.median(np.abs(x).astype(np.float64), axis=1)
+    ref[np.ptp(x, axis=1) == 0] = 0.0
+    np.testing.assert_array_equal(out, ref)

@@ -156,13 +156,16 @@ def test_estimate_levels_ignores_duty_cycle():
         assert abs(low - 1.0) < 0.01 and abs(high - 5.0) < 0.01 and 0.03 < noise < 0.07
 
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import example, given, settings  # noqa: E402
 from hypothesis import strategies as hst  # noqa: E402
 
 
 @settings(max_examples=25, deadline=None)
 @given(drift=hst.floats(-300, 300), offset=hst.integers(-10**12, 10**12), seed=hst.integers(0, 2**16),
        n_missing_p=hst.integers(0, 4), n_missing_f=hst.integers(0, 4), n_stray=hst.integers(0, 4))
+# a pulse missing in the first block: clock seeds shifted by whole presentations line up more pairs there
+@example(drift=0.0, offset=0, seed=80, n_missing_p=1, n_missing_f=2, n_stray=0)
+@example(drift=0.0, offset=0, seed=676, n_missing_p=1, n_missing_f=0, n_stray=0)
 def test_alignment_properties(drift, offset, seed, n_missing_p, n_missing_f, n_stray):
     """Whatever the clock and the faults: kept onsets are the true ones, faults dropped exactly, no shifts."""
     pres, pulses, flashes, lat = make_events(n=80, drift_ppm=drift, offset_us=offset, seed=seed)
