@@ -131,6 +131,17 @@ def _source(S: int, W: int, float_input: bool) -> str:
         for k in range(1, S):
             section(ind, k, "s", "w", c)
 
+    def state_vars(c: int) -> list[tuple[str, int, str, str]]:
+        # lane c's forward state: (variable, row in the carried state array, type, element of the lane-loop
+        # arrays). Rows 0-1: section 0's inputs x[i-1], x[i-2]; rows 2-3: its outputs y[i-1], y[i-2];
+        # rows 2k+2, 2k+3: section k's (k >= 1) two state variables
+        out = [(f"p1_{c}", 0, T0, f"sp[0, {c}]"), (f"p2_{c}", 1, T0, f"sp[1, {c}]"),
+               (f"y1_{c}", 2, "np.float32", f"sa[0, 0, {c}]"), (f"y2_{c}", 3, "np.float32", f"sa[0, 1, {c}]")]
+        for k in range(1, S):
+            out += [(f"s1_{k}_{c}", 2 * k + 2, "np.float32", f"sa[{k}, 0, {c}]"),
+                    (f"s2_{k}_{c}", 2 * k + 3, "np.float32", f"sa[{k}, 1, {c}]")]
+        return out
+
     def crossing(c: int) -> str:
         return f"(((zn{c} < lo{c}) & (u{c} >= lo{c})) | ((zn{c} > hi{c}) & (u{c} <= hi{c})))"
 
@@ -153,16 +164,10 @@ def _source(S: int, W: int, float_input: bool) -> str:
         emit(1, f"f{k}_c2 = np.float32(coef[{6 * k + 2}] - coef[{6 * k + 5}] * coef[{6 * k}])")
         emit(1, f"z{k}_0 = np.float32(zi[{2 * k}])")
         emit(1, f"z{k}_1 = np.float32(zi[{2 * k + 1}])")
-    # forward state (float64 array, exact for every value it holds): row 0 = section 0's inputs x[i-1],
-    # x[i-2]; row 1 = its outputs y[i-1], y[i-2]; row k + 1 = section k's (k >= 1) two state variables
+    # the forward state carried across chunks (float64 array, exact for every value it holds)
     for c in L:
-        emit(1, f"p1_{c} = {T0}(state[c0 + {c}])")
-        emit(1, f"p2_{c} = {T0}(state[C + c0 + {c}])")
-        emit(1, f"y1_{c} = np.float32(state[2 * C + c0 + {c}])")
-        emit(1, f"y2_{c} = np.float32(state[3 * C + c0 + {c}])")
-        for k in range(1, S):
-            emit(1, f"s1_{k}_{c} = np.float32(state[{2 * k + 2} * C + c0 + {c}])")
-            emit(1, f"s2_{k}_{c} = np.float32(state[{2 * k + 3} * C + c0 + {c}])")
+        for var, row, typ, _ in state_vars(c):
+            emit(1, f"{var} = {typ}(state[{row} * C + c0 + {c}])")
         emit(1, f"kk{c} = {T0}(code0[c0 + {c}])")
         emit(1, f"U{c} = np.uint64({c})")
         emit(1, f"ga{c} = gain[c0 + {c}]")
@@ -216,13 +221,8 @@ def _source(S: int, W: int, float_input: bool) -> str:
     emit(4, "if nf < n_keep:")
     emit(5, "e = min(e, n_keep)")
     for c in L:
-        emit(4, f"sp[0, {c}] = p1_{c}")
-        emit(4, f"sp[1, {c}] = p2_{c}")
-        emit(4, f"sa[0, 0, {c}] = y1_{c}")
-        emit(4, f"sa[0, 1, {c}] = y2_{c}")
-        for k in range(1, S):
-            emit(4, f"sa[{k}, 0, {c}] = s1_{k}_{c}")
-            emit(4, f"sa[{k}, 1, {c}] = s2_{k}_{c}")
+        for var, _, _, elem in state_vars(c):
+            emit(4, f"{elem} = {var}")
     emit(4, "for i in range(nf, e):")
     emit(5, "oi = (i - rb) * C + c0")
     emit(5, "oy = (i & mask) * W")
@@ -231,13 +231,8 @@ def _source(S: int, W: int, float_input: bool) -> str:
     forward(6, "c")
     emit(6, "yf[oy + c] = w[c]")
     for c in L:
-        emit(4, f"p1_{c} = sp[0, {c}]")
-        emit(4, f"p2_{c} = sp[1, {c}]")
-        emit(4, f"y1_{c} = sa[0, 0, {c}]")
-        emit(4, f"y2_{c} = sa[0, 1, {c}]")
-        for k in range(1, S):
-            emit(4, f"s1_{k}_{c} = sa[{k}, 0, {c}]")
-            emit(4, f"s2_{k}_{c} = sa[{k}, 1, {c}]")
+        for var, _, _, elem in state_vars(c):
+            emit(4, f"{var} = {elem}")
     emit(3, "else:")
     emit(4, "e = min(target, h + n)")
     emit(4, "if nf < n_keep:")
@@ -262,13 +257,8 @@ def _source(S: int, W: int, float_input: bool) -> str:
     emit(3, "nf = e")
     emit(3, "if nf == n_keep:")  # the state carried into the next chunk
     for c in L:
-        emit(4, f"state[c0 + {c}] = p1_{c}")
-        emit(4, f"state[C + c0 + {c}] = p2_{c}")
-        emit(4, f"state[2 * C + c0 + {c}] = y1_{c}")
-        emit(4, f"state[3 * C + c0 + {c}] = y2_{c}")
-        for k in range(1, S):
-            emit(4, f"state[{2 * k + 2} * C + c0 + {c}] = s1_{k}_{c}")
-            emit(4, f"state[{2 * k + 3} * C + c0 + {c}] = s2_{k}_{c}")
+        for var, row, _, _ in state_vars(c):
+            emit(4, f"state[{row} * C + c0 + {c}] = {var}")
     emit(2, "if b == n_blocks:")
     emit(3, "break")
     # backward pass of block b: from row bst - 1 (steady state) down to row be - 1, the block's last row ...
