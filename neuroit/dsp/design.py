@@ -1,5 +1,5 @@
 """Filter design: the bandpass (and optional notch) as second-order sections, plus what the
-streaming engine needs to know about it (scipy's padding, initial conditions, margins)."""
+streaming engine needs to know about it (scipy's padding, margins, output blocks)."""
 from __future__ import annotations
 
 import math
@@ -30,13 +30,6 @@ class FilterDesign:
     notch_sos: np.ndarray  # (n_notch_sections, 6), possibly empty
     sampling_rate: float
     params: dict = field(default_factory=dict)
-
-    @cached_property
-    def zi(self) -> np.ndarray:
-        """Steady-state initial conditions (``scipy.signal.sosfilt_zi``), (n_sections, 2)."""
-        from scipy import signal
-
-        return signal.sosfilt_zi(self.sos)
 
     @cached_property
     def padlen(self) -> int:
