@@ -131,6 +131,15 @@ def _source(S: int, W: int, float_input: bool) -> str:
         for k in range(1, S):
             section(ind, k, "s", "w", c)
 
+    def backward_row(ind: int) -> None:
+        # row i of the backward pass: the forward output from the ring, through every section, into u<lane>
+        emit(ind, "oy = np.uint64((i & mask) * W)")
+        for c in L:
+            emit(ind, f"u{c} = yf[oy + U{c}]")
+        for k in range(S):
+            for c in L:
+                section(ind, k, "t", "u", c)
+
     def state_vars(c: int) -> list[tuple[str, int, str, str]]:
         # lane c's forward state: (variable, row in the carried state array, type, element of the lane-loop
         # arrays). Rows 0-1: section 0's inputs x[i-1], x[i-2]; rows 2-3: its outputs y[i-1], y[i-2];
@@ -247,10 +256,7 @@ def _source(S: int, W: int, float_input: bool) -> str:
         emit(5, f"mn{c} = min(mn{c}, x{c})")
         emit(5, f"mx{c} = max(mx{c}, x{c})")
     for c in L:
-        first(5, c)
-    for k in range(1, S):
-        for c in L:
-            section(5, k, "s", "w", c)
+        forward(5, c)
     emit(5, "oy = np.uint64((i & mask) * W)")
     for c in L:
         emit(5, f"yf[oy + U{c}] = w{c}")
@@ -273,12 +279,7 @@ def _source(S: int, W: int, float_input: bool) -> str:
             emit(2, f"t2_{k}_{c} = z{k}_1 * v")
         emit(2, f"base[{c}] = n_spikes[c0 + {c}]")
     emit(2, "for i in range(bst - 1, be - 2, -1):")
-    emit(3, "oy = np.uint64((i & mask) * W)")
-    for c in L:
-        emit(3, f"u{c} = yf[oy + U{c}]")
-    for k in range(S):
-        for c in L:
-            section(3, k, "t", "u", c)
+    backward_row(3)
     for c in L:
         emit(2, f"zla[{c}] = u{c}")
         emit(2, f"zn{c} = u{c}")
@@ -288,12 +289,7 @@ def _source(S: int, W: int, float_input: bool) -> str:
         emit(3, f"outf[oo + U{c}] = u{c} * ga{c}")
     # ... then the block's other rows, each row's crossing found from its comparison with the row after it
     emit(2, "for i in range(be - 2, bs - 1, -1):")
-    emit(3, "oy = np.uint64((i & mask) * W)")
-    for c in L:
-        emit(3, f"u{c} = yf[oy + U{c}]")
-    for k in range(S):
-        for c in L:
-            section(3, k, "t", "u", c)
+    backward_row(3)
     emit(3, "if has_out:")
     emit(4, "oo = np.uint64((i - out_start) * C + c0)")
     for c in L:

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 _COMPILED: set = set()  # (n_sections, raw dtype) compiled with the SLP vectoriser on
 _KERNEL_DTYPES = (np.dtype(np.int16), np.dtype(np.float32))
-#: chunks of codes up to this size stay in the last-level cache between reading them and filtering them
+#: chunks of codes up to this size stay in the last-level cache while the kernel's channel blocks read them in
+#: turn (and, for sources that copy them, from that copy to the kernel)
 #: (``detect_crossings`` caps its chunks at this when the result does not depend on the chunking; the engine
 #: still rounds a chunk up to whole output blocks)
 CACHE_CHUNK_BYTES = 4 << 20
