@@ -73,17 +73,31 @@ def width_for(n_sections: int) -> int:
     return WIDTH if n_sections <= 2 else WIDTH // 2
 
 
-def order_sections(sos: np.ndarray) -> np.ndarray:
-    """The cascade with the section whose zeros lie nearest 0 Hz first (the same filter, reordered)."""
-    sos = np.asarray(sos, dtype=np.float64)
+def kernel_cascade(sos: np.ndarray) -> tuple[np.ndarray, float, bool]:
+    """The cascade as the kernel runs it: ``(sections, scale, symmetric)``.
+
+    The section whose zeros lie nearest 0 Hz comes first; every numerator is divided by its ``b0``
+    (the filter is ``scale`` times the returned cascade, ``scale`` the product of the ``b0``);
+    ``symmetric`` when every numerator is palindromic (``b2 == b0``: zeros on the unit circle, as for
+    elliptic, Butterworth and notch sections), which the kernel then uses (``b2 / b0`` set to exactly 1).
+    """
+    sos = np.array(sos, dtype=np.float64)
+    if np.any(sos[:, 0] == 0):
+        raise ValueError("every section's b0 must be non-zero")
     near_dc = np.abs(sos[:, :3].sum(axis=1)) / np.abs(sos[:, :3]).sum(axis=1)
     k = int(np.argmin(near_dc))
-    return np.concatenate([sos[k:k + 1], np.delete(sos, k, axis=0)])
+    sos = np.concatenate([sos[k:k + 1], np.delete(sos, k, axis=0)])
+    scale = float(np.prod(sos[:, 0]))
+    sos[:, :3] /= sos[:, :1]
+    symmetric = bool(np.all(np.abs(sos[:, 2] - 1.0) <= 1e-12))
+    if symmetric:
+        sos[:, 2] = 1.0
+    return sos, scale, symmetric
 
 
-def get_kernel(n_sections: int, width: int = WIDTH, float_input: bool = False):
+def get_kernel(n_sections: int, width: int = WIDTH, float_input: bool = False, symmetric: bool = True):
     """The parallel chunk kernel for a cascade of ``n_sections`` biquads and ``width`` lanes (generated once)."""
-    key = (int(n_sections), int(width), bool(float_input))
+    key = (int(n_sections), int(width), bool(float_input), bool(symmetric))
     if key not in _CACHE:
         ns = {"np": np, "nb": nb}
         exec(compile(_source(*key), f"<neuroit-iir-{n_sections}x{width}>", "exec"), ns)
@@ -95,7 +109,7 @@ def get_kernel(n_sections: int, width: int = WIDTH, float_input: bool = False):
     return _CACHE[key]
 
 
-def _source(S: int, W: int, float_input: bool) -> str:
+def _source(S: int, W: int, float_input: bool, symmetric: bool) -> str:
     L = range(W)
     T0 = "np.float64" if float_input else "np.float32"  # type of the first section's input and its history
     out: list[str] = []
@@ -104,27 +118,28 @@ def _source(S: int, W: int, float_input: bool) -> str:
         out.append("    " * ind + text)
 
     def first(ind: int, c) -> None:
-        # section 0, direct form I, numerator as an (exact on integer codes) second difference plus tiny rest
-        x, p1, p2, y1, y2 = (f"x{c}", f"p1_{c}", f"p2_{c}", f"y1_{c}", f"y2_{c}") if isinstance(c, int) else \
-            ("x[c]", "sp[0, c]", "sp[1, c]", "sa[0, 0, c]", "sa[0, 1, c]")
-        emit(ind, f"v = np.float32(e0 * (({x} + {p2}) - ({p1} + {p1})) + (e1 * {p1} + e2 * {p2}))")
+        # section 0, direct form I; its numerator (b0 = 1) as an (exact on integer codes) second difference plus
+        # a tiny rest: x[i] + b1 x[i-1] + b2 x[i-2] = (x[i] - 2 x[i-1] + x[i-2]) + e1 x[i-1] (+ e2 x[i-2])
+        x, p1, p2, y1, y2, w = (f"x{c}", f"p1_{c}", f"p2_{c}", f"y1_{c}", f"y2_{c}", f"w{c}") if isinstance(c, int) \
+            else ("x[c]", "sp[0, c]", "sp[1, c]", "sa[0, 0, c]", "sa[0, 1, c]", "w[c]")
+        rest = f"e1 * {p1}" if symmetric else f"(e1 * {p1} + e2 * {p2})"
+        emit(ind, f"v = np.float32((({x} + {p2}) - ({p1} + {p1})) + {rest})")
         emit(ind, f"{p2} = {p1}")
         emit(ind, f"{p1} = {x}")
         emit(ind, f"o = (v - f0_5 * {y2}) - f0_4 * {y1}")
         emit(ind, f"{y2} = {y1}")
         emit(ind, f"{y1} = o")
-        emit(ind, f"{'w' if isinstance(c, int) else 'w[c]'}{c if isinstance(c, int) else ''} = o")
+        emit(ind, f"{w} = o")
 
     def section(ind: int, k: int, st: str, w: str, c) -> None:
-        # direct form II transposed with y substituted into the state updates (c1 = b1 - a1 b0, c2 = b2 - a2 b0):
-        # five fused multiply-adds or multiplies per row and section
+        # direct form II transposed with b0 = 1 (and b2 = 1 when symmetric): three fused multiply-adds and one
+        # addition per row and section
         s1, s2, wc = (f"{st}1_{k}_{c}", f"{st}2_{k}_{c}", f"{w}{c}") if isinstance(c, int) else \
             (f"sa[{k}, 0, c]", f"sa[{k}, 1, c]", f"{w}[c]")
-        # written so that the fused multiply-adds keep each carried chain one operation long where possible
-        emit(ind, f"q = {s1}")
-        emit(ind, f"{s1} = m{k}_4 * q + (f{k}_c1 * {wc} + {s2})")
-        emit(ind, f"{s2} = m{k}_5 * q + f{k}_c2 * {wc}")
-        emit(ind, f"{wc} = f{k}_0 * {wc} + q")
+        emit(ind, f"o = {wc} + {s1}")
+        emit(ind, f"{s1} = m{k}_4 * o + (f{k}_1 * {wc} + {s2})")
+        emit(ind, f"{s2} = m{k}_5 * o + " + (wc if symmetric else f"f{k}_2 * {wc}"))
+        emit(ind, f"{wc} = o")
 
     def forward(ind: int, c) -> None:
         first(ind, c)
@@ -139,6 +154,13 @@ def _source(S: int, W: int, float_input: bool) -> str:
         for k in range(S):
             for c in L:
                 section(ind, k, "t", "u", c)
+
+    def write_out(ind: int) -> None:
+        # an output row, in physical units: codes times the gain plus the filtered offset
+        for c in L:
+            emit(ind, f"outf[np.uint64(oo) + U{c}] = u{c} * ga{c} + dc{c}")
+        emit(ind, "ko -= out_step")
+        emit(ind, "oo -= C")
 
     def state_vars(c: int) -> list[tuple[str, int, str, str]]:
         # lane c's forward state: (variable, row in the carried state array, type, element of the lane-loop
@@ -155,22 +177,20 @@ def _source(S: int, W: int, float_input: bool) -> str:
         return f"(((zn{c} < lo{c}) & (u{c} >= lo{c})) | ((zn{c} > hi{c}) & (u{c} <= hi{c})))"
 
     emit(0, "def _block(rawf, C, n, h, headf, tailf, code0, gain, coef, zi, g0, state, init_forward, n_keep,")
-    emit(0, "           bstart, bstop, bback, outf, has_out, out_start, detect, lo_thr, hi_thr, z_prev,")
+    emit(0, "           bstart, bstop, bback, outf, has_out, out_start, out_step, dc, detect, lo_thr, hi_thr, z_prev,")
     emit(0, "           last_spike, dead, spikes, n_spikes, sample0, sat, n_sat, c0, yf, mask):")
     emit(1, f"W = {W}")
     emit(1, "slo = sat[0]")
     emit(1, "shi = sat[1]")
-    emit(1, f"e0 = {T0}(coef[0])")
-    emit(1, f"e1 = {T0}(coef[1] + 2.0 * coef[0])")
-    emit(1, f"e2 = {T0}(coef[2] - coef[0])")
+    emit(1, f"e1 = {T0}(coef[1] + 2.0)")
+    emit(1, f"e2 = {T0}(coef[2] - 1.0)")
     for k in range(S):
-        emit(1, f"f{k}_0 = np.float32(coef[{6 * k}])")
+        emit(1, f"f{k}_1 = np.float32(coef[{6 * k + 1}])")
+        emit(1, f"f{k}_2 = np.float32(coef[{6 * k + 2}])")
         emit(1, f"f{k}_4 = np.float32(coef[{6 * k + 4}])")
         emit(1, f"f{k}_5 = np.float32(coef[{6 * k + 5}])")
         emit(1, f"m{k}_4 = np.float32(-coef[{6 * k + 4}])")
         emit(1, f"m{k}_5 = np.float32(-coef[{6 * k + 5}])")
-        emit(1, f"f{k}_c1 = np.float32(coef[{6 * k + 1}] - coef[{6 * k + 4}] * coef[{6 * k}])")
-        emit(1, f"f{k}_c2 = np.float32(coef[{6 * k + 2}] - coef[{6 * k + 5}] * coef[{6 * k}])")
         emit(1, f"z{k}_0 = np.float32(zi[{2 * k}])")
         emit(1, f"z{k}_1 = np.float32(zi[{2 * k + 1}])")
     # the forward state carried across chunks (float64 array, exact for every value it holds)
@@ -180,6 +200,7 @@ def _source(S: int, W: int, float_input: bool) -> str:
         emit(1, f"kk{c} = {T0}(code0[c0 + {c}])")
         emit(1, f"U{c} = np.uint64({c})")
         emit(1, f"ga{c} = gain[c0 + {c}]")
+        emit(1, f"dc{c} = dc[c0 + {c}]")
         emit(1, f"lo{c} = lo_thr[c0 + {c}]")
         emit(1, f"hi{c} = hi_thr[c0 + {c}]")
         emit(1, f"mn{c} = {T0}(np.inf)")
@@ -283,17 +304,19 @@ def _source(S: int, W: int, float_input: bool) -> str:
     for c in L:
         emit(2, f"zla[{c}] = u{c}")
         emit(2, f"zn{c} = u{c}")
-    emit(2, "if has_out:")
-    emit(3, "oo = np.uint64((be - 1 - out_start) * C + c0)")
-    for c in L:
-        emit(3, f"outf[oo + U{c}] = u{c} * ga{c}")
+    # output rows: out_start, out_start + out_step, ... (ko: the next one going down, oo: its offset in outf)
+    emit(2, "ko = -1")
+    emit(2, "oo = 0")
+    emit(2, "if has_out and be - 1 >= out_start:")
+    emit(3, "ko = out_start + ((be - 1 - out_start) // out_step) * out_step")
+    emit(3, "oo = ((be - 1 - out_start) // out_step) * C + c0")
+    emit(2, "if be - 1 == ko:")
+    write_out(3)
     # ... then the block's other rows, each row's crossing found from its comparison with the row after it
     emit(2, "for i in range(be - 2, bs - 1, -1):")
     backward_row(3)
-    emit(3, "if has_out:")
-    emit(4, "oo = np.uint64((i - out_start) * C + c0)")
-    for c in L:
-        emit(4, f"outf[oo + U{c}] = u{c} * ga{c}")
+    emit(3, "if i == ko:")
+    write_out(4)
     emit(3, "if detect:")
     emit(4, "if " + " | ".join(crossing(c) for c in L) + ":")
     for c in L:
@@ -319,7 +342,7 @@ def _source(S: int, W: int, float_input: bool) -> str:
 def _driver_source(W: int) -> str:
     return f'''
 def run_chunk(raw, head, tail, code0, gain, coef, zi, g0, state, init_forward, n_keep, bstart, bstop, bback,
-              out, out_start, detect, lo_thr, hi_thr, z_prev, last_spike, dead, spikes, n_spikes, sample0,
+              out, out_start, out_step, dc, detect, lo_thr, hi_thr, z_prev, last_spike, dead, spikes, n_spikes, sample0,
               sat, n_sat, yf_all, mask):
     n, C = raw.shape
     rawf = raw.reshape(-1)
@@ -331,7 +354,7 @@ def run_chunk(raw, head, tail, code0, gain, coef, zi, g0, state, init_forward, n
     for cb in nb.prange(C // {W}):
         yf = yf_all[nb.get_thread_id()]
         _block(rawf, C, n, head.shape[0], headf, tailf, code0, gain, coef, zi, g0, state_f, init_forward, n_keep,
-               bstart, bstop, bback, outf, has_out, out_start, detect, lo_thr, hi_thr, z_prev,
+               bstart, bstop, bback, outf, has_out, out_start, out_step, dc, detect, lo_thr, hi_thr, z_prev,
                last_spike, dead, spikes, n_spikes, sample0, sat, n_sat, cb * {W}, yf, mask)
 '''
 

@@ -46,71 +46,135 @@ def _select(src, dst, k):  # pragma: no cover - compiled
     return np.sort(src[lo:hi])[k - lo]
 
 
-@nb.njit(nogil=True, parallel=True)
-def mad_rows(x, out):  # pragma: no cover - compiled
-    """out[c] = median(|x[c]|) for a (channels, samples) float32 array (as ``np.median``); 0 for a constant row."""
-    n_ch, n = x.shape
-    k = n // 2
-    for c in nb.prange(n_ch):
-        col = np.empty(n, dtype=np.float32)
-        tmp = np.empty(n, dtype=np.float32)
-        lo = x[c, 0]
-        hi = x[c, 0]
-        for i in range(n):
-            v = x[c, i]
-            col[i] = abs(v)
-            lo = min(lo, v)
-            hi = max(hi, v)
-        if hi > lo:
-            m = _select(col, tmp, k)
-            med = np.float64(m)
-            if n % 2 == 0:  # the mean of the two middle values: the largest value below m, unless m repeats
-                below = 0
-                prev = -np.inf
-                for i in range(n):
-                    v = abs(x[c, i])
-                    lt = v < m
-                    below += lt
-                    prev = max(prev, v if lt else -np.inf)
-                med = 0.5 * (med + (np.float64(m) if below < k else np.float64(prev)))
-            out[c] = med
-        else:
-            out[c] = 0.0
-
-
-@nb.njit(nogil=True, parallel=True)
-def std_rows(x, out):  # pragma: no cover - compiled
-    """out[c] = population standard deviation of x[c], accumulated in float64; 0 for a constant row."""
-    n_ch, n = x.shape
-    for c in nb.prange(n_ch):
-        s = 0.0
-        for i in range(n):
-            s += x[c, i]
-        mean = s / n
-        ss = 0.0
-        lo = x[c, 0]
-        hi = x[c, 0]
-        for i in range(n):
-            d = x[c, i] - mean
-            ss += d * d
-            lo = min(lo, x[c, i])
-            hi = max(hi, x[c, i])
-        out[c] = np.sqrt(ss / n) if hi > lo else 0.0
+#: columns gathered together (one 64-byte cache line of float32 per row)
+_GROUP = 16
+#: values sampled to bracket the wanted rank in each round of :func:`_kth`, and the size below which it
+#: selects directly
+_N_SAMPLE = 256
+_SMALL = 1024
 
 
 @nb.njit(nogil=True)
-def keep_every(filtered, first, step, rows, pos):  # pragma: no cover - compiled
-    """rows[:, pos + j] = filtered[first + j * step, :] for every such row; returns the number of rows kept.
+def _kth(a, k, even, b1, b2, t):  # pragma: no cover - compiled
+    """The k-th smallest value of ``a`` (1-D float32, left unchanged) and, when ``even``, the (k-1)-th too.
 
-    Row by row, so that the reads are contiguous and the written columns stay in cache.
+    Floyd-Rivest style: each round brackets rank k between two order statistics of ``_N_SAMPLE`` evenly
+    spaced values (3 binomial standard deviations either side), and one branch-free pass counts the values
+    below the bracket and gathers those inside it (about a fifth), until at most ``_SMALL`` remain, which
+    :func:`_select` finishes. A bracket that misses rank k (rare; the counts tell) or keeps every value
+    (ties) ends the rounds early: the selection then runs on all remaining values. ``b1``, ``b2``: scratch
+    of ``len(a)`` values; ``t``: of ``max(len(a), 3 * _N_SAMPLE)``.
     """
-    n, n_ch = filtered.shape
-    k = 0
-    for i in range(first, n, step):
-        for c in range(n_ch):
-            rows[c, pos + k] = filtered[i, c]
-        k += 1
-    return k
+    m = _N_SAMPLE
+    d = int(3.0 * np.sqrt(m) / 2.0) + 1
+    src = a
+    n = a.shape[0]
+    below = np.float32(-np.inf)  # the largest value dropped below the bracket so far
+    rounds = 0
+    while n > _SMALL:
+        dst = b1 if rounds % 2 == 0 else b2  # never src
+        for j in range(m):
+            t[j] = t[m + j] = src[(j * n) // m]
+        r = (k * m) // n
+        plo = _select(t[:m], t[2 * m:3 * m], r - d) if r - d > 0 else np.float32(-np.inf)
+        phi = _select(t[m:2 * m], t[2 * m:3 * m], r + d) if r + d < m - 1 else np.float32(np.inf)
+        kept = 0
+        nlo = 0
+        blo = np.float32(-np.inf)
+        for i in range(n):
+            v = src[i]
+            dst[kept] = v
+            kept += (v >= plo) & (v <= phi)
+            under = v < plo
+            nlo += under
+            blo = max(blo, v if under else np.float32(-np.inf))
+        if not (nlo <= k < nlo + kept) or kept == n:
+            break
+        k -= nlo
+        n = kept
+        below = max(below, blo)
+        src = dst
+        rounds += 1
+    dst = b1 if rounds % 2 == 0 else b2
+    for i in range(n):  # keep src intact for the even case
+        dst[i] = src[i]
+    med = _select(dst[:n], t, k)
+    if not even:
+        return med, med
+    lt = 0
+    prev = below
+    for i in range(n):
+        v = src[i]
+        w = v < med
+        lt += w
+        prev = max(prev, v if w else np.float32(-np.inf))
+    return med, (med if lt < k else prev)
+
+
+@nb.njit(nogil=True)
+def _abs_varies(r):  # pragma: no cover - compiled
+    """r[:] = |r|; whether r held more than one value (an integer reduction, so that it vectorises)."""
+    first = r[0]
+    varies = 0
+    for i in range(r.shape[0]):
+        v = r[i]
+        varies |= np.int32(v != first)
+        r[i] = abs(v)
+    return varies != 0
+
+
+@nb.njit(nogil=True, parallel=True)
+def mad_cols(x, out):  # pragma: no cover - compiled
+    """out[c] = median(|x[:, c]|) of a C-contiguous (samples, channels) float32 array, as ``np.median``
+    gives it (the mean of the two middle values for an even count); 0 for a constant column.
+
+    Columns are copied ``_GROUP`` at a time (each row's cache line read once), then each one's median is
+    found by :func:`_kth`.
+    """
+    n, n_ch = x.shape
+    n_thr = nb.get_num_threads()
+    cols = np.empty((n_thr, _GROUP, n), dtype=np.float32)
+    scratch = np.empty((n_thr, 3, max(n, 3 * _N_SAMPLE)), dtype=np.float32)
+    for g in nb.prange((n_ch + _GROUP - 1) // _GROUP):
+        tid = nb.get_thread_id()
+        c0 = g * _GROUP
+        w = min(_GROUP, n_ch - c0)
+        cg = cols[tid]
+        if w == _GROUP:  # a fixed count: the lane loop becomes one vector load
+            for i in range(n):
+                for j in range(_GROUP):
+                    cg[j, i] = x[i, c0 + j]
+        else:
+            for i in range(n):
+                for j in range(w):
+                    cg[j, i] = x[i, c0 + j]
+        sc = scratch[tid]
+        for j in range(w):
+            if _abs_varies(cg[j]):
+                a, b = _kth(cg[j], n // 2, n % 2 == 0, sc[0, :n], sc[1, :n], sc[2])
+                out[c0 + j] = 0.5 * (np.float64(a) + np.float64(b))
+            else:
+                out[c0 + j] = 0.0
+
+
+@nb.njit(nogil=True, parallel=True)
+def std_cols(x, out):  # pragma: no cover - compiled
+    """out[c] = population standard deviation of x[:, c], accumulated in float64; 0 for a constant column."""
+    n, n_ch = x.shape
+    for c in nb.prange(n_ch):
+        s = 0.0
+        for i in range(n):
+            s += x[i, c]
+        mean = s / n
+        ss = 0.0
+        lo = x[0, c]
+        hi = x[0, c]
+        for i in range(n):
+            d = x[i, c] - mean
+            ss += d * d
+            lo = min(lo, x[i, c])
+            hi = max(hi, x[i, c])
+        out[c] = np.sqrt(ss / n) if hi > lo else 0.0
 
 
 @nb.njit(nogil=True)

@@ -207,6 +207,8 @@ class Sink(abc.ABC):
     """Where the engine puts each chunk's output rows and crossings."""
 
     want_output = False
+    #: the engine hands over every ``out_step``-th filtered row of each range, counted from its first sample
+    out_step = 1
 
     @abc.abstractmethod
     def chunk(self, start: int, stop: int, filtered, spikes, n_spikes) -> None:
@@ -231,7 +233,7 @@ def run(
     import numba
     from scipy import signal
 
-    from neuroit._kernels.iir import get_kernel, order_sections, slp_vectorize, width_for
+    from neuroit._kernels.iir import get_kernel, kernel_cascade, slp_vectorize, width_for
 
     n_total = source.n_samples
     segments = [(0, n_total)] if segments is None else segments
@@ -239,20 +241,22 @@ def run(
     check_length(n_total, design)
     chunk = max(blk, int(math.ceil(chunk / blk)) * blk)
     n_ch = source.n_channels
-    sos = order_sections(design.sos)
+    sos, scale, symmetric = kernel_cascade(design.sos)
     WIDTH = width_for(len(sos))
     n_pad = -n_ch % WIDTH
     cp = n_ch + n_pad
     float_input = source.dtype.kind == "f"
-    kernel = get_kernel(len(sos), WIDTH, float_input)
+    kernel = get_kernel(len(sos), WIDTH, float_input, symmetric)
     coef = sos.reshape(-1)
     zi = signal.sosfilt_zi(sos).reshape(-1)
     g0 = float(sos[0, :3].sum() / sos[0, 3:].sum())  # DC gain of the first section (its steady state)
     state = np.zeros((len(sos) + 1, 2, cp), dtype=np.float64)  # forward state, carried across chunks
     code0 = _pad(source.kernel_ref, n_pad)
     dc = design.dc_gain ** 2 * source.shift  # filtered value of the subtracted offset (physical units)
-    gain = source.gain
+    gain = source.gain * scale**2  # physical units per unit of the kernel (which filters with the b0 divided out)
     gain32 = _pad(gain.astype(np.float32), n_pad)
+    dc32 = _pad(dc.astype(np.float32), n_pad)
+    step = int(sink.out_step)
     ring = 1 << int(math.ceil(math.log2(blk + m + p + 2)))
     yf_all = np.empty((numba.config.NUMBA_NUM_THREADS, ring * WIDTH), dtype=np.float32)
     empty_ext = np.zeros((0, cp), dtype=np.float32)
@@ -288,10 +292,10 @@ def run(
         raw = _pad_cols(raw, n_pad).view(np.ndarray)  # a plain read-only view: one compiled signature
         raw.flags.writeable = False
         args = (raw, h_arr, t_arr, code0, gain32, coef, zi, g0, state, bool(init), np.int64(n_keep), bs, be, bst,
-                out, np.int64(out_start), detector is not None, det.lo, det.hi, det.z_prev, det.last_spike,
+                out, np.int64(out_start), np.int64(step), dc32, detector is not None, det.lo, det.hi, det.z_prev, det.last_spike,
                 np.int64(det.dead), spikes, n_spk, np.int64(sample0), sat, n_sat,
                 yf_all, np.int64(ring - 1))
-        key = (len(sos), WIDTH, float_input, raw.dtype.str)
+        key = (len(sos), WIDTH, float_input, symmetric, raw.dtype.str)
         if key in _COMPILED:
             kernel(*args)
         else:
@@ -320,10 +324,12 @@ def run(
         raw = source.read_checked(r0, read_end)
         h = p if r0 == 0 else 0
         off = r0 - h  # sample index of virtual row 0
+        f = a + (start - a) % step  # first output row: a multiple of step after the range's start
         if sink.want_output:  # one buffer for every chunk (sinks copy what they keep)
-            if out_buf is None or out_buf.shape[0] < b - a:
-                out_buf = np.empty((b - a, cp), dtype=np.float32)
-            out = out_buf[: b - a]
+            n_out = len(range(f, b, step))
+            if out_buf is None or out_buf.shape[0] < n_out:
+                out_buf = np.empty((n_out, cp), dtype=np.float32)
+            out = out_buf[:n_out]
         else:
             out = no_out
         if detector is not None:
@@ -335,9 +341,7 @@ def run(
             spikes = no_spikes
         n_spk[:] = 0
         call(raw, head if h else empty_ext, tail() if at_end else empty_ext, first_fwd, b - off,
-             bs - off, be - off, bst - off, out, a - off, spikes, off)
-        if sink.want_output:
-            out[:, :n_ch] += dc.astype(np.float32)
+             bs - off, be - off, bst - off, out, f - off, spikes, off)
         sink.chunk(a, b, out[:, :n_ch] if sink.want_output else None,
                    spikes[:n_ch] if detector is not None else None, n_spk[:n_ch])
         if bar is not None:

@@ -54,7 +54,7 @@ def noise_of(filtered: np.ndarray, method: str = "mad", *, max_samples: int | No
     if method not in ("mad", "std"):
         raise NeuroitError(f"The 'noise' method must be 'mad' or 'std'; got {method!r}.")
     step = 1 if not max_samples else max(1, -(-filtered.shape[0] // max_samples))
-    return noise_rows(np.ascontiguousarray(np.asarray(filtered, dtype=np.float32)[::step].T), method)
+    return noise_cols(np.ascontiguousarray(np.asarray(filtered, dtype=np.float32)[::step]), method)
 
 
 def estimate_noise(
@@ -102,40 +102,34 @@ def session_noise(src: Source, design: FilterDesign, *, method: str, n_windows: 
     step = 1 if not max_samples else max(1, -(-total // int(max_samples)))
     sink = _KeepEvery(step, src.n_channels, sum(-(-(e - s) // step) for s, e in wins))
     run(src, design, segments=wins, chunk=max(e - s for s, e in wins), sink=sink)
-    assert sink.pos == sink.rows.shape[1]
-    return noise_rows(sink.rows, method)
+    assert sink.pos == sink.rows.shape[0]
+    return noise_cols(sink.rows, method)
 
 
-def noise_rows(x: np.ndarray, method: str) -> np.ndarray:
-    """Noise per row of a (channels, samples) float32 array."""
-    from neuroit._kernels.noise import mad_rows, std_rows
+def noise_cols(x: np.ndarray, method: str) -> np.ndarray:
+    """Noise per column of a C-contiguous (samples, channels) float32 array."""
+    from neuroit._kernels.noise import mad_cols, std_cols
 
-    out = np.empty(x.shape[0], dtype=np.float64)
+    out = np.empty(x.shape[1], dtype=np.float64)
     if method == "mad":
-        mad_rows(x, out)
+        mad_cols(x, out)
         out /= MAD_TO_SD
     else:
-        std_rows(x, out)
+        std_cols(x, out)
     return out
 
 
 class _KeepEvery(Sink):
-    """Keeps every ``step``-th filtered sample of each window, channel-major."""
+    """Keeps every ``step``-th filtered sample of each window (the engine decimates)."""
 
     want_output = True
 
     def __init__(self, step: int, n_ch: int, n_keep: int):
-        self.step = step
-        self.rows = np.empty((n_ch, n_keep), dtype=np.float32)
+        self.out_step = step
+        self.rows = np.empty((n_keep, n_ch), dtype=np.float32)
         self.pos = 0
-        self.offset = 0  # phase of the decimation inside the current window
-        self.stop = None
 
     def chunk(self, start, stop, filtered, spikes, n_spikes):
-        if start != self.stop:  # a new window starts with its first sample
-            self.offset = 0
-        self.stop = stop
-        from neuroit._kernels.noise import keep_every
-
-        self.pos += keep_every(filtered, (-self.offset) % self.step, self.step, self.rows, self.pos)
-        self.offset = (self.offset + filtered.shape[0]) % self.step
+        k = filtered.shape[0]
+        self.rows[self.pos:self.pos + k] = filtered
+        self.pos += k

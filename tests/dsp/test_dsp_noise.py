@@ -53,9 +53,9 @@ def test_bad_method():
         estimate_noise(np.zeros((1000, 2)), FS, method="iqr")
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 33, 34, 101, 5000, 5001])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 33, 34, 101, 5000, 5001, 20000, 60001])
 def test_mad_kernel_equals_numpy_median_with_ties_and_constant_rows(n):
-    from neuroit._kernels.noise import mad_rows
+    from neuroit._kernels.noise import mad_cols
 
     rng = np.random.default_rng(n)
     x = np.concatenate([
@@ -64,7 +64,22 @@ def test_mad_kernel_equals_numpy_median_with_ties_and_constant_rows(n):
         np.full((1, n), 2.5),  # constant: 0 by convention
     ]).astype(np.float32)
     out = np.empty(x.shape[0])
-    mad_rows(x, out)
+    mad_cols(np.ascontiguousarray(x.T), out)
     ref = np.median(np.abs(x).astype(np.float64), axis=1)
     ref[np.ptp(x, axis=1) == 0] = 0.0
     np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("n", [25600, 25601])
+def test_mad_kernel_when_the_sample_misses_the_median(n):
+    """Values the evenly spaced sample cannot see (a period aligned with its stride) put the bracket off the
+    median; the kernel must notice and still return np.median exactly."""
+    from neuroit._kernels.noise import mad_cols
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 1, (n, 17)).astype(np.float32)
+    x[::100, :8] = 1000.0  # every sampled value is 1000: the bracket is [1000, 1000]
+    x[:, 16] = np.arange(n) % 7  # ties only, one column of a partial group
+    out = np.empty(x.shape[1])
+    mad_cols(x, out)
+    np.testing.assert_array_equal(out, np.median(np.abs(x).astype(np.float64), axis=0))
