@@ -95,9 +95,10 @@ def kernel_cascade(sos: np.ndarray) -> tuple[np.ndarray, float, bool]:
     return sos, scale, symmetric
 
 
-def get_kernel(n_sections: int, width: int = WIDTH, float_input: bool = False, symmetric: bool = True):
+def get_kernel(n_sections: int, width: int = WIDTH, float_input: bool = False, symmetric: bool = True,
+               one_sided: bool = True):
     """The parallel chunk kernel for a cascade of ``n_sections`` biquads and ``width`` lanes (generated once)."""
-    key = (int(n_sections), int(width), bool(float_input), bool(symmetric))
+    key = (int(n_sections), int(width), bool(float_input), bool(symmetric), bool(one_sided))
     if key not in _CACHE:
         ns = {"np": np, "nb": nb}
         exec(compile(_source(*key), f"<neuroit-iir-{n_sections}x{width}>", "exec"), ns)
@@ -109,7 +110,7 @@ def get_kernel(n_sections: int, width: int = WIDTH, float_input: bool = False, s
     return _CACHE[key]
 
 
-def _source(S: int, W: int, float_input: bool, symmetric: bool) -> str:
+def _source(S: int, W: int, float_input: bool, symmetric: bool, one_sided: bool) -> str:
     L = range(W)
     T0 = "np.float64" if float_input else "np.float32"  # type of the first section's input and its history
     out: list[str] = []
@@ -174,6 +175,8 @@ def _source(S: int, W: int, float_input: bool, symmetric: bool) -> str:
         return out
 
     def crossing(c: int) -> str:
+        if one_sided:
+            return f"(zb{c} & ~nb{c})"
         return f"(((zn{c} < lo{c}) & (u{c} >= lo{c})) | ((zn{c} > hi{c}) & (u{c} <= hi{c})))"
 
     emit(0, "def _block(rawf, C, n, h, headf, tailf, code0, gain, coef, zi, g0, state, init_forward, n_keep,")
@@ -303,7 +306,7 @@ def _source(S: int, W: int, float_input: bool, symmetric: bool) -> str:
     backward_row(3)
     for c in L:
         emit(2, f"zla[{c}] = u{c}")
-        emit(2, f"zn{c} = u{c}")
+        emit(2, f"zb{c} = u{c} < lo{c}" if one_sided else f"zn{c} = u{c}")
     # output rows: out_start, out_start + out_step, ... (ko: the next one going down, oo: its offset in outf)
     emit(2, "ko = -1")
     emit(2, "oo = 0")
@@ -318,13 +321,16 @@ def _source(S: int, W: int, float_input: bool, symmetric: bool) -> str:
     emit(3, "if i == ko:")
     write_out(4)
     emit(3, "if detect:")
+    if one_sided:  # below the (lower) threshold now, not at the row before: zb (the row after) carried
+        for c in L:
+            emit(4, f"nb{c} = u{c} < lo{c}")
     emit(4, "if " + " | ".join(crossing(c) for c in L) + ":")
     for c in L:
         emit(5, f"if {crossing(c)}:")
         emit(6, f"spikes[c0 + {c}, n_spikes[c0 + {c}]] = sample0 + i + 1")
         emit(6, f"n_spikes[c0 + {c}] += 1")
     for c in L:
-        emit(3, f"zn{c} = u{c}")
+        emit(4, f"zb{c} = nb{c}" if one_sided else f"zn{c} = u{c}")
     emit(2, "if detect:")
     for c in L:
         emit(3, f"zna[{c}] = u{c}")

@@ -157,8 +157,10 @@ def source_from_recording(recording, *, stream: str = "amplifier", channels=None
     raw_dtype = np.dtype(s.raw_dtype)
     dtype = _kernel_dtype(raw_dtype)
     whole = np.array_equal(idx, np.arange(s.n_channels))
-    if whole and recording._view(stream, 0, 0) is not None:
-        read = lambda a, b: recording._view(stream, a, b)  # noqa: E731  (no copy: the kernel reads the map)
+    full = recording._view(stream, 0, s.n_samples) if whole else None
+    if full is not None:  # no copy: the kernel reads the map (sliced as a plain array: cheap per chunk)
+        full = full.view(np.ndarray)
+        read = lambda a, b: full[a:b]  # noqa: E731
     else:
         read = lambda a, b: recording.traces(stream, a, b, channels=idx, scaled=False)  # noqa: E731
     return Source(
@@ -246,7 +248,6 @@ def run(
     n_pad = -n_ch % WIDTH
     cp = n_ch + n_pad
     float_input = source.dtype.kind == "f"
-    kernel = get_kernel(len(sos), WIDTH, float_input, symmetric)
     coef = sos.reshape(-1)
     zi = signal.sosfilt_zi(sos).reshape(-1)
     g0 = float(sos[0, :3].sum() / sos[0, 3:].sum())  # DC gain of the first section (its steady state)
@@ -284,6 +285,8 @@ def run(
         det = Detector(_pad(lo, n_pad, -np.inf), _pad(hi, n_pad, np.inf), detector.dead)
         det.z_prev[:n_ch] = _to_codes(detector.z_prev - dc, gain)
         det.last_spike[:n_ch] = detector.last_spike
+    one_sided = bool(np.isposinf(det.hi).all())  # no upper thresholds: a kernel that compares the lower only
+    kernel = get_kernel(len(sos), WIDTH, float_input, symmetric, one_sided)
     no_out = np.zeros((0, cp), dtype=np.float32)
     no_spikes = np.zeros((cp, 1), dtype=np.int64)
     n_spk = np.zeros(cp, dtype=np.int64)
@@ -295,7 +298,7 @@ def run(
                 out, np.int64(out_start), np.int64(step), dc32, detector is not None, det.lo, det.hi, det.z_prev, det.last_spike,
                 np.int64(det.dead), spikes, n_spk, np.int64(sample0), sat, n_sat,
                 yf_all, np.int64(ring - 1))
-        key = (len(sos), WIDTH, float_input, symmetric, raw.dtype.str)
+        key = (len(sos), WIDTH, float_input, symmetric, one_sided, raw.dtype.str)
         if key in _COMPILED:
             kernel(*args)
         else:
