@@ -15,20 +15,25 @@ output block ``[bs, be)``, starting at row ``bst - 1`` from the steady-state ini
 ``zi * yf[bst - 1]`` as scipy does at the true end; the caller places ``bst`` far enough beyond
 the block for the error to decay below tolerance (or at the true end, where it is exact).
 Forward outputs live in a per-thread ring buffer of ``mask + 1`` rows, so the backward pass reads
-them from cache. Filtered values are in codes: output rows are multiplied by ``gain``, thresholds
-come in codes. ``raw`` may be a read-only view of a memory-mapped file (no copy).
+them from cache. Filtered values are in (scaled) codes: output rows, every ``out_step``-th from row
+``out_start``, are written as ``value * gain + dc`` (physical units); thresholds come in the kernel's
+units. ``raw`` may be a read-only view of a memory-mapped file (no copy).
 
-Precision. Everything runs in float32 except one step. The first section is the one whose zeros
-lie nearest 0 Hz (the bandpass's high-pass pair; the caller puts it first): it runs in direct
-form I with its numerator written as ``b0 (x[i] - 2 x[i-1] + x[i-2]) + r1 x[i-1] + r2 x[i-2]``
-(``r1 = b1 + 2 b0``, ``r2 = b2 - b0``, both tiny). On integer codes the second difference is exact
-in float32, so the large slow inputs (LFP, offsets) that a float32 recursion would otherwise
-amplify near its poles never enter the recursion: the error stays ~3e-5 of the noise SD with a
-5 mV LFP (scipy's float64 ``sosfiltfilt`` as reference). Float inputs (not integer codes) take
-the second difference in float64 (``float_input``). The later sections and the backward pass see
-band-limited signals and use direct form II transposed. Products and sums are contracted into
-fused multiply-adds (``fastmath={"contract"}``). Every row is computed by the same code whatever
-the chunking, so the output is exactly chunk-invariant.
+Precision. Everything runs in float32 except one step. The cascade comes from
+:func:`kernel_cascade`: every numerator divided by its ``b0`` (the caller folds the product of the
+``b0`` into ``gain`` and the thresholds), palindromic numerators (``b2 = b0``) marked ``symmetric``.
+The first section is the one whose zeros lie nearest 0 Hz (the bandpass's high-pass pair): it runs
+in direct form I with its numerator written as ``(x[i] - 2 x[i-1] + x[i-2]) + e1 x[i-1] + e2 x[i-2]``
+(``e1 = b1 + 2``, ``e2 = b2 - 1``: tiny, and ``e2 = 0`` when symmetric). On integer codes the
+second difference is exact in float32, so the large slow inputs (LFP, offsets) that a float32
+recursion would otherwise amplify near its poles never enter the recursion: the error stays ~3e-5
+of the noise SD with a 5 mV LFP (scipy's float64 ``sosfiltfilt`` as reference). Float inputs (not
+integer codes) take the second difference in float64 (``float_input``). The later sections and the
+backward pass see band-limited signals and use direct form II transposed (``o = x + s1``, then
+``s1 = b1 x - a1 o + s2``, ``s2 = b2 x - a2 o``: three fused multiply-adds and one addition when
+symmetric). Products and sums are contracted into fused multiply-adds (``fastmath={"contract"}``).
+Every row is computed by the same code whatever the chunking, so the output is exactly
+chunk-invariant.
 
 Speed. The code for one block of ``W`` channels (16: one AVX-512 register of float32) is
 generated with every channel's filter state in its own local variable (``s1_<section>_<lane>``),
@@ -37,7 +42,12 @@ SIMD instructions. Numba leaves the SLP vectoriser off by default; :func:`slp_ve
 it on only while these kernels compile. The hot loops carry little besides the filter: saturation
 is found from running minima/maxima (counted exactly afterwards only where a rail was reached),
 row offsets are unsigned so that Numba emits no negative-index wraparound code (~20 % of the
-time otherwise), and odd-extension rows (first and last chunk only) run in plain lane loops.
+time otherwise), odd-extension rows (first and last chunk only) run in plain lane loops, and
+with ``one_sided`` (no upper thresholds: the default negative crossings) each row is compared with
+the threshold once and the result carried to the next row. The SLP vectoriser's output is
+sensitive to the shape of this code (a form with shorter carried chains but one more multiply,
+direct form I in the backward pass, or even an unused constant made it up to 2x slower when
+measured): time ``benchmarks/bench_dsp.py`` after changing it.
 C must be a multiple of ``W``.
 """
 from __future__ import annotations
@@ -321,7 +331,7 @@ def _source(S: int, W: int, float_input: bool, symmetric: bool, one_sided: bool)
     emit(3, "if i == ko:")
     write_out(4)
     emit(3, "if detect:")
-    if one_sided:  # below the (lower) threshold now, not at the row before: zb (the row after) carried
+    if one_sided:  # a crossing at row i + 1: below the threshold there (zb, carried) and not at row i (nb)
         for c in L:
             emit(4, f"nb{c} = u{c} < lo{c}")
     emit(4, "if " + " | ".join(crossing(c) for c in L) + ":")

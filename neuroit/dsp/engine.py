@@ -295,8 +295,8 @@ def run(
         raw = _pad_cols(raw, n_pad).view(np.ndarray)  # a plain read-only view: one compiled signature
         raw.flags.writeable = False
         args = (raw, h_arr, t_arr, code0, gain32, coef, zi, g0, state, bool(init), np.int64(n_keep), bs, be, bst,
-                out, np.int64(out_start), np.int64(step), dc32, detector is not None, det.lo, det.hi, det.z_prev, det.last_spike,
-                np.int64(det.dead), spikes, n_spk, np.int64(sample0), sat, n_sat,
+                out, np.int64(out_start), np.int64(step), dc32, detector is not None, det.lo, det.hi, det.z_prev,
+                det.last_spike, np.int64(det.dead), spikes, n_spk, np.int64(sample0), sat, n_sat,
                 yf_all, np.int64(ring - 1))
         key = (len(sos), WIDTH, float_input, symmetric, one_sided, raw.dtype.str)
         if key in _COMPILED:
