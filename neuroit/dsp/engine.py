@@ -214,7 +214,8 @@ class Sink(abc.ABC):
 
     @abc.abstractmethod
     def chunk(self, start: int, stop: int, filtered, spikes, n_spikes) -> None:
-        """Take one chunk's filtered rows (if ``want_output``) and its crossings."""
+        """Take one chunk's filtered rows (if ``want_output``) and its crossings; a sink that wants no output
+        gets the crossings of several consecutive chunks at once (``start``/``stop`` span them)."""
 
 
 def run(
@@ -309,7 +310,13 @@ def run(
     # The first chunk also runs the forward pass over the warm-up rows [pos, start): from the start
     # of the odd extension when start is within one margin of the recording's start (exact), else
     # from the steady state at pos (the transient decays over the margin).
-    spike_buf = out_buf = None
+    out_buf = None
+    # crossings: a chunk fills at most cap_max per channel (one needs a sample on the near side before it);
+    # without output rows they pile up over chunks in a buffer twice that size, handed over when it might fill
+    batch = detector is not None and not sink.want_output
+    cap_max = chunk // 2 + -(-chunk // blk) + 1
+    spikes = no_spikes if detector is None else np.empty((cp, 2 * cap_max if batch else cap_max), dtype=np.int64)
+    held = None  # first sample of the crossings held in the buffer
     starts = [(a, start, stop) for start, stop in segments for a in range(start, stop, chunk)]
     bar = _progress(progress, len(starts), n_total / source.sampling_rate)
     for a, start, stop in starts:
@@ -335,20 +342,22 @@ def run(
             out = out_buf[:n_out]
         else:
             out = no_out
-        if detector is not None:
-            cap = (b - a) // 2 + len(bs) + 1  # a crossing needs a sample on the near side before it
-            if spike_buf is None or spike_buf.shape[1] < cap:
-                spike_buf = np.empty((cp, cap), dtype=np.int64)  # reused for every chunk
-            spikes = spike_buf
-        else:
-            spikes = no_spikes
-        n_spk[:] = 0
+        if batch and held is not None and n_spk.max() + cap_max > spikes.shape[1]:
+            sink.chunk(held, a, None, spikes[:n_ch], n_spk[:n_ch])
+            held = None
+        if held is None:
+            n_spk[:] = 0
+            held = a
         call(raw, head if h else empty_ext, tail() if at_end else empty_ext, first_fwd, b - off,
              bs - off, be - off, bst - off, out, f - off, spikes, off)
-        sink.chunk(a, b, out[:, :n_ch] if sink.want_output else None,
-                   spikes[:n_ch] if detector is not None else None, n_spk[:n_ch])
+        if not batch:
+            sink.chunk(a, b, out[:, :n_ch] if sink.want_output else None,
+                       spikes[:n_ch] if detector is not None else None, n_spk[:n_ch])
+            held = None
         if bar is not None:
             bar.update(1)
+    if batch and held is not None:
+        sink.chunk(held, b, None, spikes[:n_ch], n_spk[:n_ch])
     if bar is not None:
         bar.close()
     if detector is not None:
