@@ -37,7 +37,7 @@ from neuroit.errors import NeuroitError
 
 log = logging.getLogger(__name__)
 
-_COMPILED: set = set()  # (n_sections, raw dtype) compiled with the SLP vectoriser on
+_COMPILED: set = set()  # kernel variants (and raw dtypes) already compiled with the SLP vectoriser on
 _KERNEL_DTYPES = (np.dtype(np.int16), np.dtype(np.float32))
 #: chunks of codes up to this size stay in the last-level cache while the kernel's channel blocks read them in
 #: turn (and, for sources that copy them, from that copy to the kernel)
@@ -157,9 +157,8 @@ def source_from_recording(recording, *, stream: str = "amplifier", channels=None
     raw_dtype = np.dtype(s.raw_dtype)
     dtype = _kernel_dtype(raw_dtype)
     whole = np.array_equal(idx, np.arange(s.n_channels))
-    full = recording._view(stream, 0, s.n_samples) if whole else None
-    if full is not None:  # no copy: the kernel reads the map (sliced as a plain array: cheap per chunk)
-        full = full.view(np.ndarray)
+    full = recording._view(stream) if whole else None
+    if full is not None:  # no copy: the kernel reads the map (a plain array: cheap to slice per chunk)
         read = lambda a, b: full[a:b]  # noqa: E731
     else:
         read = lambda a, b: recording.traces(stream, a, b, channels=idx, scaled=False)  # noqa: E731
@@ -345,7 +344,7 @@ def run(
         if batch and held is not None and n_spk.max() + cap_max > spikes.shape[1]:
             sink.chunk(held, a, None, spikes[:n_ch], n_spk[:n_ch])
             held = None
-        if held is None:
+        if held is None or not batch:
             n_spk[:] = 0
             held = a
         call(raw, head if h else empty_ext, tail() if at_end else empty_ext, first_fwd, b - off,
@@ -353,7 +352,6 @@ def run(
         if not batch:
             sink.chunk(a, b, out[:, :n_ch] if sink.want_output else None,
                        spikes[:n_ch] if detector is not None else None, n_spk[:n_ch])
-            held = None
         if bar is not None:
             bar.update(1)
     if batch and held is not None:

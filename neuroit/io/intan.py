@@ -283,13 +283,13 @@ class IntanRecording(Recording):
             out[lo - start: hi - start] = self._read_segment(seg, stream, lo - starts[k], hi - starts[k], channel_idx)
         return out
 
-    def _view(self, stream, start, stop):
+    def _view(self, stream):
         # one file per signal type holds a stream as one C-ordered (samples, channels) memory map
         seg = self._segments[0]
         if (len(self._segments) > 1 or seg.layout != "per_signal" or stream == "stim"
                 or stream.startswith("digital") or seg.data[stream].shape[1] != self.streams[stream].n_channels):
             return None
-        return np.asarray(seg.data[stream][start:stop])
+        return np.asarray(seg.data[stream])
 
     def timestamps(self, start: int | None = None, stop: int | None = None) -> np.ndarray:
         """Intan's sample timestamps (int64) of samples ``start:stop`` of the full-rate streams."""

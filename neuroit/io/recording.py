@@ -149,9 +149,10 @@ class Recording(abc.ABC):
     def _read_raw(self, stream: str, start: int, stop: int, channel_idx: np.ndarray) -> np.ndarray:
         """Return raw codes, shape (stop - start, len(channel_idx)), dtype ``stream.raw_dtype``."""
 
-    def _view(self, stream: str, start: int, stop: int) -> np.ndarray | None:
-        """Codes of every channel, samples ``start:stop``, as a view without a copy (memory map or in-memory
-        array; C-ordered samples × channels), or None where the storage does not hold them that way."""
+    def _view(self, stream: str) -> np.ndarray | None:
+        """The stream's codes, every channel and sample, as a plain array viewing the storage without a copy
+        (memory map or in-memory array; C-ordered samples × channels), or None where it does not hold them
+        that way."""
         return None
 
     def __repr__(self) -> str:
@@ -212,6 +213,6 @@ class NumpyRecording(Recording):
     def _read_raw(self, stream, start, stop, channel_idx):
         return self._arrays[stream][start:stop, channel_idx]
 
-    def _view(self, stream, start, stop):
+    def _view(self, stream):
         a = self._arrays[stream]
-        return a[start:stop] if a.flags.c_contiguous else None
+        return a.view(np.ndarray) if a.flags.c_contiguous else None
