@@ -44,7 +44,11 @@ is found from running minima/maxima (counted exactly afterwards only where a rai
 row offsets are unsigned so that Numba emits no negative-index wraparound code (~20 % of the
 time otherwise), odd-extension rows (first and last chunk only) run in plain lane loops, and
 with ``one_sided`` (no upper thresholds: the default negative crossings) each row is compared with
-the threshold once and the result carried to the next row. The SLP vectoriser's output is
+the threshold once and the result carried to the next row. The forward pass waits on memory (it
+reads 32 bytes of every row of codes) and the backward pass on arithmetic, so while a block's backward
+pass runs it asks for the next chunk's rows of its channels (``ahead``, one software prefetch a row,
+into the L2 cache, from where they go on to the shared L3): the next forward pass then reads them from
+cache (~8 % of the kernel's time per 288 ch × 60 s). The SLP vectoriser's output is
 sensitive to the shape of this code (a form with shorter carried chains but one more multiply,
 direct form I in the backward pass, or even an unused constant made it up to 2x slower when
 measured): time ``benchmarks/bench_dsp.py`` after changing it.
@@ -57,12 +61,31 @@ from contextlib import contextmanager
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 WIDTH = 16
 #: floating-point contraction (a * b + c as one fused multiply-add, rounded once) in the block kernels
 FASTMATH = {"contract"}
 _CACHE: dict = {}
 _LOCK = threading.Lock()
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Ask the CPU to bring the cache line of ``arr[idx]`` (1-D) towards its L2 cache (``prefetcht2``); a hint
+    that never faults and returns nothing."""
+
+    def codegen(context, builder, sig, args):
+        ptr = builder.gep(context.make_array(sig.args[0])(context, builder, args[0]).data, [args[1]])
+        i32 = ir.IntType(32)
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [ptr.type],
+                                              ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]))
+        builder.call(fn, [ptr, i32(0), i32(1), i32(1)])  # read, locality 1, data cache
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
 
 
 @contextmanager
@@ -115,6 +138,7 @@ def get_kernel(n_sections: int, width: int = WIDTH, float_input: bool = False, s
         ns["_block"] = nb.njit(nogil=True, fastmath=FASTMATH)(ns["_block"])
         ns["_finish_block"] = _finish_block
         ns["_count_rails"] = _count_rails
+        ns["prefetch"] = prefetch
         exec(compile(_driver_source(width), f"<neuroit-iir-driver-{n_sections}x{width}>", "exec"), ns)
         _CACHE[key] = nb.njit(nogil=True, parallel=True)(ns["run_chunk"])
     return _CACHE[key]
@@ -191,7 +215,8 @@ def _source(S: int, W: int, float_input: bool, symmetric: bool, one_sided: bool)
 
     emit(0, "def _block(rawf, C, n, h, headf, tailf, code0, gain, coef, zi, g0, state, init_forward, n_keep,")
     emit(0, "           bstart, bstop, bback, outf, has_out, out_start, out_step, dc, detect, lo_thr, hi_thr, z_prev,")
-    emit(0, "           last_spike, dead, spikes, n_spikes, sample0, sat, n_sat, c0, yf, mask):")
+    emit(0, "           last_spike, dead, spikes, n_spikes, sample0, sat, n_sat, c0, yf, mask, ahead, n_ahead, ahead_row,")
+    emit(0, "           ahead_col):")
     emit(1, f"W = {W}")
     emit(1, "slo = sat[0]")
     emit(1, "shi = sat[1]")
@@ -246,6 +271,7 @@ def _source(S: int, W: int, float_input: bool, symmetric: bool, one_sided: bool)
             emit(2, f"s1_{k}_{c} = np.float32(zi[{2 * k}] * x{c})")
             emit(2, f"s2_{k}_{c} = np.float32(zi[{2 * k + 1}] * x{c})")
     emit(1, "nf = 0")
+    emit(1, "pa = 0")
     emit(1, "n_blocks = bstart.shape[0]")
     emit(1, "b = 0")
     emit(1, "while True:")
@@ -328,6 +354,10 @@ def _source(S: int, W: int, float_input: bool, symmetric: bool, one_sided: bool)
     # ... then the block's other rows, each row's crossing found from its comparison with the row after it
     emit(2, "for i in range(be - 2, bs - 1, -1):")
     backward_row(3)
+    # while the arithmetic runs, the next chunk's rows of these channels are fetched from memory, one a row
+    emit(3, "if pa < n_ahead:")
+    emit(4, "prefetch(ahead, np.uint64(pa * ahead_row + ahead_col))")
+    emit(4, "pa += 1")
     emit(3, "if i == ko:")
     write_out(4)
     emit(3, "if detect:")
@@ -359,7 +389,7 @@ def _driver_source(W: int) -> str:
     return f'''
 def run_chunk(raw, head, tail, code0, gain, coef, zi, g0, state, init_forward, n_keep, bstart, bstop, bback,
               out, out_start, out_step, dc, detect, lo_thr, hi_thr, z_prev, last_spike, dead, spikes, n_spikes, sample0,
-              sat, n_sat, yf_all, mask):
+              sat, n_sat, yf_all, mask, ahead, lane_bytes):
     n, C = raw.shape
     rawf = raw.reshape(-1)
     headf = head.reshape(-1)
@@ -367,11 +397,15 @@ def run_chunk(raw, head, tail, code0, gain, coef, zi, g0, state, init_forward, n
     outf = out.reshape(-1)
     has_out = out.shape[0] > 0
     state_f = state.reshape(-1)
+    aheadf = ahead.reshape(-1)
+    n_ahead, ahead_row = ahead.shape
     for cb in nb.prange(C // {W}):
         yf = yf_all[nb.get_thread_id()]
+        col = min(cb * {W} * lane_bytes, max(ahead_row - 1, 0))
         _block(rawf, C, n, head.shape[0], headf, tailf, code0, gain, coef, zi, g0, state_f, init_forward, n_keep,
                bstart, bstop, bback, outf, has_out, out_start, out_step, dc, detect, lo_thr, hi_thr, z_prev,
-               last_spike, dead, spikes, n_spikes, sample0, sat, n_sat, cb * {W}, yf, mask)
+               last_spike, dead, spikes, n_spikes, sample0, sat, n_sat, cb * {W}, yf, mask, aheadf, n_ahead,
+               ahead_row, col)
 '''
 
 

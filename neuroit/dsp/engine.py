@@ -58,6 +58,9 @@ class Source:
     dtype: np.dtype  # dtype handed to the kernel (int16, uint16 or float32)
     channel_names: tuple
     check_finite: bool = False
+    #: the whole (samples, channels) C-ordered storage when ``read`` just slices it (a memory map or an in-memory
+    #: array): the kernel then prefetches the next chunk's rows from it while it computes
+    store: np.ndarray | None = None
 
     def __post_init__(self):
         # Every channel is filtered relative to its first sample (subtracted in integer codes, exact), so
@@ -127,6 +130,7 @@ def source_from_array(traces, sampling_rate: float) -> Source:
     dtype = _kernel_dtype(a.dtype)
     n_ch = a.shape[1]
     return Source(
+        store=a if a.flags.c_contiguous else None,
         read=lambda s, e: a[s:e],
         n_samples=a.shape[0],
         sampling_rate=float(sampling_rate),
@@ -163,6 +167,7 @@ def source_from_recording(recording, *, stream: str = "amplifier", channels=None
     else:
         read = lambda a, b: recording.traces(stream, a, b, channels=idx, scaled=False)  # noqa: E731
     return Source(
+        store=full,
         read=read,
         n_samples=s.n_samples,
         sampling_rate=s.sampling_rate,
@@ -291,13 +296,13 @@ def run(
     no_spikes = np.zeros((cp, 1), dtype=np.int64)
     n_spk = np.zeros(cp, dtype=np.int64)
 
-    def call(raw, h_arr, t_arr, init, n_keep, bs, be, bst, out, out_start, spikes, sample0):
+    def call(raw, h_arr, t_arr, init, n_keep, bs, be, bst, out, out_start, spikes, sample0, ahead):
         raw = _pad_cols(raw, n_pad).view(np.ndarray)  # a plain read-only view: one compiled signature
         raw.flags.writeable = False
         args = (raw, h_arr, t_arr, code0, gain32, coef, zi, g0, state, bool(init), np.int64(n_keep), bs, be, bst,
                 out, np.int64(out_start), np.int64(step), dc32, detector is not None, det.lo, det.hi, det.z_prev,
                 det.last_spike, np.int64(det.dead), spikes, n_spk, np.int64(sample0), sat, n_sat,
-                yf_all, np.int64(ring - 1))
+                yf_all, np.int64(ring - 1), ahead, np.int64(lane_bytes))
         key = (len(sos), WIDTH, float_input, symmetric, one_sided, raw.dtype.str)
         if key in _COMPILED:
             kernel(*args)
@@ -316,18 +321,36 @@ def run(
     cap_max = chunk // 2 + -(-chunk // blk) + 1
     spikes = no_spikes if detector is None else np.empty((cp, 2 * cap_max if batch else cap_max), dtype=np.int64)
     held = None  # first sample of the crossings held in the buffer
-    starts = [(a, start, stop) for start, stop in segments for a in range(start, stop, chunk)]
-    bar = _progress(progress, len(starts), n_total / source.sampling_rate)
-    for a, start, stop in starts:
-        first_fwd = a == start
+    # each chunk [a, b) of a range [start, stop) reads rows [r0, r1): from the warm-up row pos (first chunk) or
+    # a, to one margin past b
+    chunks = []
+    for start, stop in segments:
         pos = 0 if start - m <= 0 else start - m
-        b = min(stop, a + chunk)
-        r0 = pos if first_fwd else a  # first row read
+        for a in range(start, stop, chunk):
+            b = min(stop, a + chunk)
+            chunks.append((a, b, start, pos if a == start else a, min(n_total, b + m)))
+    # the rows that the next chunk reads and this one does not, as bytes, for the kernel to prefetch
+    store = source.store
+    lane_bytes = 0 if store is None else store.dtype.itemsize
+    no_ahead = np.zeros((0, 1), dtype=np.uint8)
+    no_ahead.flags.writeable = False
+
+    def ahead(j):
+        if store is None or j + 1 == len(chunks):
+            return no_ahead
+        r0, r1 = chunks[j][3:]
+        n0, n1 = chunks[j + 1][3:]
+        v = store[r1 if r0 <= n0 < r1 else n0:n1].view(np.ndarray).view(np.uint8)
+        v.flags.writeable = False
+        return v
+
+    bar = _progress(progress, len(chunks), n_total / source.sampling_rate)
+    for j, (a, b, start, r0, read_end) in enumerate(chunks):
+        first_fwd = a == start
         bounds = np.arange(a, b, blk).tolist() + [b]
         bs = np.array(bounds[:-1], dtype=np.int64)
         be = np.array(bounds[1:], dtype=np.int64)
         bst = be + m
-        read_end = min(n_total, b + m)
         at_end = read_end == n_total
         bst[bst >= n_total] = n_total + p  # the true end of the odd extension: exact, as scipy
         raw = source.read_checked(r0, read_end)
@@ -348,7 +371,7 @@ def run(
             n_spk[:] = 0
             held = a
         call(raw, head if h else empty_ext, tail() if at_end else empty_ext, first_fwd, b - off,
-             bs - off, be - off, bst - off, out, f - off, spikes, off)
+             bs - off, be - off, bst - off, out, f - off, spikes, off, ahead(j))
         if not batch:
             sink.chunk(a, b, out[:, :n_ch] if sink.want_output else None,
                        spikes[:n_ch] if detector is not None else None, n_spk[:n_ch])

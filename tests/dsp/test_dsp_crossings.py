@@ -227,3 +227,18 @@ def test_intan_file_layouts_give_the_same_spikes_and_per_signal_is_read_without_
         assert r.n_samples == codes.shape[0]
         for c in range(16):
             np.testing.assert_array_equal(got[c], ref[c], err_msg=layout)
+
+
+def test_prefetching_from_the_storage_does_not_change_spikes():
+    """A C-ordered array is read (and its next chunk prefetched by the kernel) in place; a Fortran-ordered copy
+    of the same codes is read chunk by chunk into new arrays, without prefetching: the same spikes either way,
+    also with channels that do not fill the kernel's last block of lanes."""
+    from neuroit.dsp.engine import source_from_array
+
+    x = np.round(spiky(int(3.2 * FS), 17, seed=5) / 0.195).astype(np.int16)
+    f = np.asfortranarray(x)
+    assert source_from_array(x, FS).store is x and source_from_array(f, FS).store is None
+    a = detect_crossings(x, sampling_rate=FS, chunk_s=0.3)
+    assert a == detect_crossings(f, sampling_rate=FS, chunk_s=0.3)
+    assert a == detect_crossings(x, sampling_rate=FS, chunk_s=2.0)
+    assert a.counts().sum() > 100
