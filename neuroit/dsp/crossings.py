@@ -62,6 +62,8 @@ class _SpikeSink(Sink):
                     else np.zeros(0, np.int64))
         else:
             flat = np.concatenate(self.pieces) if self.pieces else np.zeros(0, np.int64)
+        if len(counts) == 1 and self.file is None:  # one hand-over: already channel after channel
+            return flat, offsets
         samples = np.empty(int(offsets[-1]), dtype=np.int64)
         assemble_csr(flat, counts, offsets, samples)
         return samples, offsets

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
+from types import MappingProxyType
+from typing import Mapping
 
 import numpy as np
 
@@ -29,7 +31,7 @@ class FilterDesign:
     bandpass_sos: np.ndarray
     notch_sos: np.ndarray  # (n_notch_sections, 6), possibly empty
     sampling_rate: float
-    params: dict = field(default_factory=dict)
+    params: Mapping = field(default_factory=dict)
 
     @cached_property
     def padlen(self) -> int:
@@ -59,6 +61,17 @@ class FilterDesign:
         return int(math.ceil(1.25 * math.log(MARGIN_DECAY) / math.log(r))) + 16
 
     @cached_property
+    def kernel(self) -> tuple:
+        """The cascade as the kernel runs it and scipy's steady-state initial conditions for it:
+        ``(sections, scale, symmetric, zi)`` (see :func:`neuroit._kernels.iir.kernel_cascade`)."""
+        from scipy import signal
+
+        from neuroit._kernels.iir import kernel_cascade
+
+        sections, scale, symmetric = kernel_cascade(self.sos)
+        return sections, scale, symmetric, signal.sosfilt_zi(sections).reshape(-1)
+
+    @cached_property
     def block(self) -> int:
         """Output block of the backward pass: ``BASE_BLOCK`` doubled until it is ≥ 4 × margin."""
         b = BASE_BLOCK
@@ -86,8 +99,6 @@ def design_filter(
     the bandpass's upper edge (``notch_harmonics`` caps how many, default 3 for 60 Hz and 50 Hz),
     placed ahead of the bandpass in the cascade.
     """
-    from scipy import signal  # imported here: it takes a while, and `import neuroit.dsp` should not
-
     fs = _check_rate(sampling_rate)
     nyq = fs / 2
     try:
@@ -106,35 +117,48 @@ def design_filter(
             raise NeuroitError(
                 f"An elliptic filter needs ripple_db > 0 and stop_db > ripple_db; got {ripple_db!r}, {stop_db!r}."
             )
-        bp = signal.ellip(int(order), ripple_db, stop_db, [lo, hi], btype="bandpass", output="sos", fs=fs)
+        ripple_db, stop_db = float(ripple_db), float(stop_db)
     elif ftype == "butter":
-        bp = signal.butter(int(order), [lo, hi], btype="bandpass", output="sos", fs=fs)
+        ripple_db = stop_db = None
     else:
         raise NeuroitError(f"The 'ftype' parameter must be 'ellip' or 'butter'; got {ftype!r}.")
     notch_freq = _parse_notch(notch)
+    n_h = 3 if notch_harmonics is None else int(notch_harmonics)
+    if notch_freq is not None and n_h < 1:
+        raise NeuroitError(f"The 'notch_harmonics' parameter must be at least 1; got {notch_harmonics!r}.")
+    return _design(fs, lo, hi, ftype, int(order), ripple_db, stop_db, notch_freq, n_h)
+
+
+@lru_cache(maxsize=64)
+def _design(fs, lo, hi, ftype, order, ripple_db, stop_db, notch_freq, n_h) -> FilterDesign:
+    """The design for validated parameters; kept, so that a design is computed once per process (its arrays are
+    read-only)."""
+    from scipy import signal  # imported here: it takes a while, and `import neuroit.dsp` should not
+
+    if ftype == "ellip":
+        bp = signal.ellip(order, ripple_db, stop_db, [lo, hi], btype="bandpass", output="sos", fs=fs)
+    else:
+        bp = signal.butter(order, [lo, hi], btype="bandpass", output="sos", fs=fs)
     sections = []
     if notch_freq is not None:
-        n_h = 3 if notch_harmonics is None else int(notch_harmonics)
-        if n_h < 1:
-            raise NeuroitError(f"The 'notch_harmonics' parameter must be at least 1; got {notch_harmonics!r}.")
         for m in range(1, n_h + 1):
             f0 = notch_freq * m
-            if f0 >= nyq:
+            if f0 >= fs / 2:
                 break
             b, a = signal.iirnotch(f0, _NOTCH_Q, fs=fs)
             sections.append(np.concatenate([b, a]))
     notch_sos = np.array(sections, dtype=np.float64).reshape(-1, 6)
     params = dict(
-        sampling_rate=fs, band=(lo, hi), ftype=ftype, order=int(order),
-        ripple_db=float(ripple_db) if ftype == "ellip" else None,
-        stop_db=float(stop_db) if ftype == "ellip" else None,
+        sampling_rate=fs, band=(lo, hi), ftype=ftype, order=order, ripple_db=ripple_db, stop_db=stop_db,
         notch=notch_freq, notch_q=_NOTCH_Q if notch_freq else None,
         notch_harmonics=len(notch_sos) if notch_freq else None,
         zero_phase="forward-backward, scipy.signal.sosfiltfilt convention (padtype='odd')",
     )
-    return FilterDesign(
-        sos=np.vstack([notch_sos, bp]), bandpass_sos=bp, notch_sos=notch_sos, sampling_rate=fs, params=params
-    )
+    sos = np.vstack([notch_sos, bp])
+    for a in (sos, bp, notch_sos):
+        a.flags.writeable = False
+    return FilterDesign(sos=sos, bandpass_sos=bp, notch_sos=notch_sos, sampling_rate=fs,
+                        params=MappingProxyType(params))
 
 
 def _check_rate(sampling_rate) -> float:

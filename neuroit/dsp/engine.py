@@ -216,6 +216,11 @@ class Sink(abc.ABC):
     #: the engine hands over every ``out_step``-th filtered row of each range, counted from its first sample
     out_step = 1
 
+    def out_rows(self, n_rows: int) -> np.ndarray | None:
+        """Where the engine may write the next chunk's ``n_rows`` output rows (a C-ordered float32 array of
+        (n_rows, channels), then handed back as ``filtered``), or None for a buffer of the engine's."""
+        return None
+
     @abc.abstractmethod
     def chunk(self, start: int, stop: int, filtered, spikes, n_spikes) -> None:
         """Take one chunk's filtered rows (if ``want_output``) and its crossings; a sink that wants no output
@@ -238,9 +243,8 @@ def run(
     raw-code rails (saturated) per channel.
     """
     import numba
-    from scipy import signal
 
-    from neuroit._kernels.iir import get_kernel, kernel_cascade, slp_vectorize, width_for
+    from neuroit._kernels.iir import get_kernel, slp_vectorize, width_for
 
     n_total = source.n_samples
     segments = [(0, n_total)] if segments is None else segments
@@ -248,13 +252,12 @@ def run(
     check_length(n_total, design)
     chunk = max(blk, int(math.ceil(chunk / blk)) * blk)
     n_ch = source.n_channels
-    sos, scale, symmetric = kernel_cascade(design.sos)
+    sos, scale, symmetric, zi = design.kernel
     WIDTH = width_for(len(sos))
     n_pad = -n_ch % WIDTH
     cp = n_ch + n_pad
     float_input = source.dtype.kind == "f"
     coef = sos.reshape(-1)
-    zi = signal.sosfilt_zi(sos).reshape(-1)
     g0 = float(sos[0, :3].sum() / sos[0, 3:].sum())  # DC gain of the first section (its steady state)
     state = np.zeros((len(sos) + 1, 2, cp), dtype=np.float64)  # forward state, carried across chunks
     code0 = _pad(source.kernel_ref, n_pad)
@@ -357,11 +360,13 @@ def run(
         h = p if r0 == 0 else 0
         off = r0 - h  # sample index of virtual row 0
         f = a + (start - a) % step  # first output row: a multiple of step after the range's start
-        if sink.want_output:  # one buffer for every chunk (sinks copy what they keep)
+        if sink.want_output:  # the sink's rows, or one buffer for every chunk (sinks copy what they keep)
             n_out = len(range(f, b, step))
-            if out_buf is None or out_buf.shape[0] < n_out:
-                out_buf = np.empty((n_out, cp), dtype=np.float32)
-            out = out_buf[:n_out]
+            out = sink.out_rows(n_out) if not n_pad else None
+            if out is None:
+                if out_buf is None or out_buf.shape[0] < n_out:
+                    out_buf = np.empty((n_out, cp), dtype=np.float32)
+                out = out_buf[:n_out]
         else:
             out = no_out
         if batch and held is not None and n_spk.max() + cap_max > spikes.shape[1]:

@@ -129,7 +129,12 @@ class _KeepEvery(Sink):
         self.rows = np.empty((n_keep, n_ch), dtype=np.float32)
         self.pos = 0
 
+    def out_rows(self, n_rows):
+        return self.rows[self.pos:self.pos + n_rows]
+
     def chunk(self, start, stop, filtered, spikes, n_spikes):
         k = filtered.shape[0]
-        self.rows[self.pos:self.pos + k] = filtered
+        dst = self.rows[self.pos:self.pos + k]
+        if not np.shares_memory(dst, filtered):
+            dst[...] = filtered
         self.pos += k
