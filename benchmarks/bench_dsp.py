@@ -5,7 +5,8 @@
 Writes (once, reused afterwards) an Intan "one file per signal type" recording (info.rhd +
 amplifier.dat, int16 codes of 0.195 µV: white noise, slow LFP, spikes) with neuroit's writer,
 then times on that same file, each in its own subprocess (so peak memory is its own), its first run
-and its best of a few (``REPEATS``):
+and its best and median over repeated runs (at least ``MIN_RUNS``, and until ``BUDGET_S`` seconds have
+passed, as ``timeit`` does: a 0.1-s job needs more runs than a 5-s one to see past a busy moment):
 
 * neuroit   ``detect_crossings(read_intan(folder))`` (elliptic 300-6000 Hz, 3 × MAD, negative);
 * SpikeInterface ``bandpass_filter(coeff=<the same sos>, filter_mode="sos")`` +
@@ -119,7 +120,7 @@ def run_neuroit(folder: Path, n_jobs: int, memory: bool) -> dict:
     go = lambda: detect_crossings(rec, n_jobs=n_jobs, progress=False)  # noqa: E731
     if memory:
         return _memory(go)
-    times, st = _timed(go, REPEATS["neuroit"])
+    times, st = _timed(go, MIN_RUNS["neuroit"])
     return dict(seconds=times, compile_s=compile_s,
                 counts=st.counts().tolist(), thresholds=st.attrs["thresholds_uv"], samples=_sample_trains(st))
 
@@ -149,7 +150,7 @@ def run_spikeinterface(folder: Path, n_jobs: int, memory: bool) -> dict:
 
     if memory:
         return _memory(go)
-    times, (noise, peaks) = _timed(go, REPEATS["spikeinterface"])
+    times, (noise, peaks) = _timed(go, MIN_RUNS["spikeinterface"])
     counts = np.bincount(peaks["channel_index"], minlength=n_ch)
     trains = [np.sort(peaks["sample_index"][peaks["channel_index"] == c]) for c in range(min(n_ch, 16))]
     return dict(seconds=times, counts=counts.tolist(),
@@ -182,25 +183,27 @@ def run_scipy(folder: Path, n_jobs: int, memory: bool) -> dict:
 
     if memory:
         return _memory(go)
-    times, trains = _timed(go, REPEATS["scipy"])
+    times, trains = _timed(go, MIN_RUNS["scipy"])
     trains = [np.concatenate(t) for t in trains]
     return dict(seconds=times,
                 counts=[int(t.size) for t in trains],
                 samples=[t.tolist() for t in trains[:16]])
 
 
-#: timed runs per method in its process: the first (file pages not yet mapped by the process) and the best
-REPEATS = {"neuroit": 4, "spikeinterface": 2, "scipy": 1}
+#: timed runs per method in its process: the first (file pages not yet mapped by the process), then more until
+#: at least this many and BUDGET_S seconds in all
+MIN_RUNS = {"neuroit": 4, "spikeinterface": 2, "scipy": 1}
+BUDGET_S = 3.0
 
 
-def _timed(fn, n: int):
-    """Seconds of ``n`` runs of ``fn`` and the first run's result."""
+def _timed(fn, min_runs: int):
+    """Seconds of each run of ``fn`` (at least ``min_runs``, until ``BUDGET_S`` have passed) and the first result."""
     times, out = [], None
-    for i in range(n):
+    while len(times) < min_runs or sum(times) < BUDGET_S:
         t0 = time.perf_counter()
         r = fn()
         times.append(time.perf_counter() - t0)
-        out = r if i == 0 else out
+        out = r if out is None else out
     return times, out
 
 
@@ -267,15 +270,16 @@ def main(argv=None) -> int:
     print(f"\n{args.channels} channels x {dur:g} s at 20 kHz, int16 Intan file, {args.n_jobs} cores "
           f"(load average {os.getloadavg()[0]:.1f})")
     print("each method in a fresh process, on the same file (in the page cache): 'first' = its first run (the process")
-    print(f"maps the file's pages), 'best' = the fastest of {REPEATS} runs; 'x real time' from 'best'. Memory, from")
+    print(f"maps the file's pages), 'best'/'median' = the fastest/median of the runs after it (at least {MIN_RUNS} runs")
+    print(f"in all, until {BUDGET_S:g} s have passed); 'x real time' from 'best'. Memory, from")
     print("one run in another fresh process: 'working MB' = peak of the process's own memory (RssAnon, not file-mapped")
     print("pages) above its level before the run; 'max RSS MB' = its maximum resident set incl. mapped file pages")
-    print(f"{'method':<16}{'first s':>9}{'best s':>9}{'x real time':>13}{'working MB':>12}{'max RSS MB':>12}"
-          f"{'spikes':>10}")
+    print(f"{'method':<16}{'runs':>5}{'first s':>9}{'best s':>9}{'median s':>10}{'x real time':>13}{'working MB':>12}"
+          f"{'max RSS MB':>12}{'spikes':>10}")
     for name, r in res.items():
         t = r["seconds"]
-        print(f"{name:<16}{t[0]:>9.2f}{min(t):>9.2f}{dur / min(t):>13.0f}{r['peak_mb'] - r['base_mb']:>12.0f}"
-              f"{r['max_rss_mb']:>12.0f}{sum(r['counts']):>10d}")
+        print(f"{name:<16}{len(t):>5}{t[0]:>9.3f}{min(t):>9.3f}{np.median(t[1:] or t):>10.3f}{dur / min(t):>13.0f}"
+              f"{r['peak_mb'] - r['base_mb']:>12.0f}{r['max_rss_mb']:>12.0f}{sum(r['counts']):>10d}")
     if "neuroit" in res:
         n = res["neuroit"]
         print(f"neuroit kernel compile (once per process, not in the time above): {n['compile_s']:.1f} s")
@@ -287,7 +291,9 @@ def main(argv=None) -> int:
                 cn, co = np.array(n["counts"]), np.array(o["counts"])
                 rel = np.abs(cn - co) / np.maximum(co, 1)
                 tol = int(0.5e-3 * FS)
-                print(f"neuroit is {ratio:.1f}x faster than {other} (best runs; first runs {first:.1f}x); "
+                med = np.median(o["seconds"][1:] or o["seconds"]) / np.median(n["seconds"][1:])
+                print(f"neuroit is {ratio:.1f}x faster than {other} (best runs; medians {med:.1f}x, first runs "
+                      f"{first:.1f}x); "
                       f"spike counts: total {cn.sum()} vs {co.sum()}, "
                       f"median |difference| per channel {100 * np.median(rel):.1f} %; "
                       f"{100 * agreement(n['samples'], o['samples'], tol):.1f} % of neuroit's events on 16 channels "

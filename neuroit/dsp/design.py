@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 
@@ -31,7 +30,7 @@ class FilterDesign:
     bandpass_sos: np.ndarray
     notch_sos: np.ndarray  # (n_notch_sections, 6), possibly empty
     sampling_rate: float
-    params: Mapping = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
 
     @cached_property
     def padlen(self) -> int:
@@ -126,13 +125,15 @@ def design_filter(
     n_h = 3 if notch_harmonics is None else int(notch_harmonics)
     if notch_freq is not None and n_h < 1:
         raise NeuroitError(f"The 'notch_harmonics' parameter must be at least 1; got {notch_harmonics!r}.")
-    return _design(fs, lo, hi, ftype, int(order), ripple_db, stop_db, notch_freq, n_h)
+    sos, bp, notch_sos, params = _design(fs, lo, hi, ftype, int(order), ripple_db, stop_db, notch_freq, n_h)
+    return FilterDesign(sos=sos.copy(), bandpass_sos=bp.copy(), notch_sos=notch_sos.copy(), sampling_rate=fs,
+                        params=dict(params))
 
 
 @lru_cache(maxsize=64)
-def _design(fs, lo, hi, ftype, order, ripple_db, stop_db, notch_freq, n_h) -> FilterDesign:
-    """The design for validated parameters; kept, so that a design is computed once per process (its arrays are
-    read-only)."""
+def _design(fs, lo, hi, ftype, order, ripple_db, stop_db, notch_freq, n_h) -> tuple:
+    """``(sos, bandpass_sos, notch_sos, params)`` for validated parameters, designed once per process (read-only:
+    :func:`design_filter` hands out copies)."""
     from scipy import signal  # imported here: it takes a while, and `import neuroit.dsp` should not
 
     if ftype == "ellip":
@@ -157,8 +158,7 @@ def _design(fs, lo, hi, ftype, order, ripple_db, stop_db, notch_freq, n_h) -> Fi
     sos = np.vstack([notch_sos, bp])
     for a in (sos, bp, notch_sos):
         a.flags.writeable = False
-    return FilterDesign(sos=sos, bandpass_sos=bp, notch_sos=notch_sos, sampling_rate=fs,
-                        params=MappingProxyType(params))
+    return sos, bp, notch_sos, MappingProxyType(params)
 
 
 def _check_rate(sampling_rate) -> float:

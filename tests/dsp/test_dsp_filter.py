@@ -28,6 +28,18 @@ def test_design_matches_scipy_ellip_and_butter():
     np.testing.assert_allclose(b.sos, signal.butter(3, [500, 5000], btype="bandpass", output="sos", fs=FS))
 
 
+def test_designs_are_computed_once_but_handed_out_as_copies():
+    """The scipy design is kept per parameters; each call still returns its own writable arrays (scipy's sosfilt
+    needs writable sections) and parameters, so changing one design never changes the next."""
+    a = design_filter(FS, band=(350, 5000))
+    a.sos[:] = 0.0
+    a.params["band"] = None
+    b = design_filter(FS, band=(350.0, 5000.0))
+    np.testing.assert_allclose(b.sos, signal.ellip(2, 0.1, 50, [350, 5000], btype="bandpass", output="sos", fs=FS))
+    assert b.params["band"] == (350.0, 5000.0) and b.sos.flags.writeable
+    signal.sosfiltfilt(b.sos, np.ones(100))
+
+
 def test_design_notch_sections_ahead_of_bandpass():
     d = design_filter(FS, notch="60hz")
     assert d.notch_sos.shape == (3, 6)
