@@ -1,7 +1,8 @@
-"""Numba kernel: threshold crossings of already filtered rows (the per-chunk-noise path)."""
+"""Numba kernels: threshold crossings of already filtered rows (the per-chunk-noise path), the dead time of the GPU path."""
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 
 @nb.njit(nogil=True, parallel=True)
@@ -31,3 +32,14 @@ def detect_rows(z, lo_thr, hi_thr, z_prev, last_spike, dead, sample0, spikes, n_
         n_spikes[c] = m
         z_prev[c] = zp
         last_spike[c] = last
+
+
+@nb.njit(nogil=True)
+def dead_time_keep(samples, offsets, dead, keep):  # pragma: no cover - compiled
+    """keep[i]: whether CSR spike i is at least ``dead`` samples after the last kept spike of its channel."""
+    for c in range(offsets.shape[0] - 1):
+        last = np.iinfo(np.int64).min // 2
+        for i in range(offsets[c], offsets[c + 1]):
+            keep[i] = samples[i] - last >= dead
+            if keep[i]:
+                last = samples[i]

@@ -44,7 +44,11 @@ class _SpikeSink(Sink):
 
         flat = np.empty(int(n_spikes.sum()), dtype=np.int64)
         compact_spikes(spikes, n_spikes, flat)
-        self.counts.append(n_spikes.copy())
+        self.add(flat, n_spikes.copy())
+
+    def add(self, flat: np.ndarray, counts: np.ndarray) -> None:
+        """Take crossings already compacted channel after channel (``counts[c]`` of channel c)."""
+        self.counts.append(counts)
         if self.file is not None:
             self.file.write(flat.tobytes())
         else:
@@ -103,6 +107,18 @@ class _ChunkNoiseSink(_SpikeSink):
         super().chunk(start, stop, None, buf, n_spikes)
 
 
+def _dead_time(samples: np.ndarray, offsets: np.ndarray, dead: int):
+    """The crossings (CSR) without those within ``dead`` samples of the last kept one of their channel."""
+    if dead <= 0 or not len(samples):
+        return samples, offsets
+    from neuroit._kernels.dsp import dead_time_keep
+
+    keep = np.empty(len(samples), dtype=np.bool_)
+    dead_time_keep(samples, offsets, np.int64(dead), keep)
+    kept = np.concatenate([[0], np.cumsum(keep)])
+    return samples[keep], kept[offsets]
+
+
 def _thresholds(noise: np.ndarray, threshold: float, sign: str):
     t = threshold * noise
     ok = np.isfinite(t) & (t > 0)
@@ -135,6 +151,7 @@ def detect_crossings(
     n_jobs: int | None = None,
     progress: bool | None = None,
     out=None,
+    device: str = "cpu",
 ) -> SpikeTrains:
     """Threshold crossings of the zero-phase bandpassed signal, per channel, streaming.
 
@@ -151,6 +168,10 @@ def detect_crossings(
     to the previous kept one. ``chunk_s`` is rounded up to whole output blocks of the filter
     (8192 samples for the default filter); results do not depend on it with session noise.
 
+    ``device="cuda"`` runs the filter and crossings on an NVIDIA GPU (Numba CUDA, :mod:`neuroit.dsp.gpu`;
+    the session-wide noise estimate stays on the CPU): the same spikes but for samples within ~1e-4 of the
+    noise SD of the threshold. ``noise_scope="chunk"`` is CPU-only.
+
     ``out`` (a ``.npz`` path) streams the crossings to a temporary file beside it during the run
     and saves the result there (atomically); memory then stays bounded by the chunk whatever the
     session length. Progress bar (tqdm) when ``progress`` is true, or by default for sessions of
@@ -164,6 +185,14 @@ def detect_crossings(
         src = source_from_recording(recording, stream=stream, channels=channels)
     if sign not in ("neg", "pos", "both"):
         raise NeuroitError(f"The 'sign' parameter must be 'neg', 'pos' or 'both'; got {sign!r}.")
+    if device not in ("cpu", "cuda"):
+        raise NeuroitError(f"The 'device' parameter must be 'cpu' or 'cuda'; got {device!r}.")
+    if device == "cuda":
+        from neuroit.dsp.gpu import check_cuda
+
+        if noise_scope != "session" and noise_uv is None:
+            raise NeuroitError("device='cuda' needs the session-wide noise (noise_scope='session') or noise_uv.")
+        check_cuda()
     if noise not in ("mad", "std"):
         raise NeuroitError(f"The 'noise' parameter must be 'mad' or 'std'; got {noise!r}.")
     if noise_scope not in ("session", "chunk"):
@@ -206,9 +235,15 @@ def detect_crossings(
             step = int(round(chunk_s * fs))
             if noise_arr is not None:  # spikes do not depend on the chunking: keep each chunk's codes in cache
                 step = min(step, cache_chunk(n_ch, src.dtype.itemsize))
-            n_sat = run(src, design, chunk=step, sink=sink,
-                        detector=det if noise_arr is not None else None, progress=progress)
-            samples, offsets = sink.assemble()
+            if device == "cuda":
+                from neuroit.dsp.gpu import run_cuda
+
+                _, n_sat = run_cuda(src, design, lo=lo, hi=hi, sink=sink)
+                samples, offsets = _dead_time(*sink.assemble(), dead)
+            else:
+                n_sat = run(src, design, chunk=step, sink=sink,
+                            detector=det if noise_arr is not None else None, progress=progress)
+                samples, offsets = sink.assemble()
         finally:
             sink.discard()
 
@@ -234,6 +269,7 @@ def detect_crossings(
         duration_s=src.n_samples / fs,
         saturated_samples=n_sat.tolist(),
         crossing_rule="z[i] beyond threshold and z[i-1] not; sample 0 never counts",
+        device=device,
     )
     if noise_arr is not None:
         attrs["noise_uv"] = noise_arr.tolist()
