@@ -33,6 +33,24 @@ def _value(raw, r0, code0, head, tail, n, p, r, ch):  # pragma: no cover - compi
     return float64(raw[r - r0, ch]) - code0[ch]
 
 
+@cuda.jit(device=True)
+def _bounds(j0, k, seg, n):  # pragma: no cover - compiled
+    """Rows ``[s0, s1)`` of segment ``j0 + k``."""
+    s0 = (j0 + k) * seg
+    return s0, min(s0 + seg, n)
+
+
+@cuda.jit(device=True)
+def _cascade(w, s1, s2, coef, q0, n_sections):  # pragma: no cover - compiled
+    """Sections ``q0 ..`` in direct form II transposed (states ``s1``/``s2`` updated); returns the output."""
+    for q in range(q0, n_sections):
+        o = w + s1[q]
+        s1[q] = float32(-coef[6 * q + 4]) * o + (float32(coef[6 * q + 1]) * w + s2[q])
+        s2[q] = float32(-coef[6 * q + 5]) * o + float32(coef[6 * q + 2]) * w
+        w = o
+    return w
+
+
 @cuda.jit
 def forward(raw, r0, code0, head, tail, n, p, seg, margin, j0, n_seg, coef, zi, g0, n_sections, yf, y0,
             slo, shi, n_sat, j_rails):  # pragma: no cover - compiled
@@ -40,11 +58,9 @@ def forward(raw, r0, code0, head, tail, n, p, seg, margin, j0, n_seg, coef, zi, 
     (the last segment's through the end of the odd extension) and counts the samples at the rails in the
     segments before ``j_rails`` (the others are counted by the next upload)."""
     ch, k = cuda.grid(2)
-    C = raw.shape[1]
-    if ch >= C or k >= n_seg:
+    if ch >= raw.shape[1] or k >= n_seg:
         return
-    s0 = (j0 + k) * seg
-    s1 = min(s0 + seg, n)
+    s0, s1 = _bounds(j0, k, seg, n)
     stop = n + p if s1 == n else s1
     start = s0 - margin
     if start <= 0:
@@ -72,12 +88,7 @@ def forward(raw, r0, code0, head, tail, n, p, seg, margin, j0, n_seg, coef, zi, 
         p1 = x
         y2 = y1
         y1 = o
-        w = o
-        for q in range(1, n_sections):
-            o = w + s1s[q]
-            s1s[q] = float32(-coef[6 * q + 4]) * o + (float32(coef[6 * q + 1]) * w + s2s[q])
-            s2s[q] = float32(-coef[6 * q + 5]) * o + float32(coef[6 * q + 2]) * w
-            w = o
+        w = _cascade(o, s1s, s2s, coef, 1, n_sections)
         if r >= s0:
             yf[r - y0, ch] = w
             if r < s1 and j0 + k < j_rails:
@@ -92,11 +103,9 @@ def backward(yf, y0, n, p, seg, margin, j0, n_seg, coef, zi, n_sections, gain, d
     """Backward pass of segments ``j0 .. j0 + n_seg - 1`` from the forward rows ``yf``: writes the filtered
     rows, in physical units, to ``zf[r - z0, ch]``."""
     ch, k = cuda.grid(2)
-    C = yf.shape[1]
-    if ch >= C or k >= n_seg:
+    if ch >= yf.shape[1] or k >= n_seg:
         return
-    s0 = (j0 + k) * seg
-    s1 = min(s0 + seg, n)
+    s0, s1 = _bounds(j0, k, seg, n)
     top = s1 + margin
     if top >= n:
         top = n + p
@@ -109,54 +118,33 @@ def backward(yf, y0, n, p, seg, margin, j0, n_seg, coef, zi, n_sections, gain, d
     ga = gain[ch]
     d = dc[ch]
     for r in range(top - 1, s0 - 1, -1):
-        u = yf[r - y0, ch]
-        for q in range(n_sections):
-            o = u + t1[q]
-            t1[q] = float32(-coef[6 * q + 4]) * o + (float32(coef[6 * q + 1]) * u + t2[q])
-            t2[q] = float32(-coef[6 * q + 5]) * o + float32(coef[6 * q + 2]) * u
-            u = o
+        u = _cascade(yf[r - y0, ch], t1, t2, coef, 0, n_sections)
         if r < s1:
             zf[r - z0, ch] = u * ga + d
 
 
-@cuda.jit(device=True)
-def _crossing(z, zp, lo, hi):  # pragma: no cover - compiled
-    return ((z < lo) and (zp >= lo)) or ((z > hi) and (zp <= hi))
-
-
 @cuda.jit
-def count(zf, z0, n, seg, j0, n_seg, z_prev, lo, hi, counts):  # pragma: no cover - compiled
-    """``counts[k, ch]``: crossings of segment ``j0 + k`` (the row before ``z0`` is ``z_prev``)."""
+def crossings(zf, z0, n, seg, j0, n_seg, z_prev, lo, hi, counts, offsets, out):  # pragma: no cover - compiled
+    """Crossings of segment ``j0 + k`` (the row before ``z0`` is ``z_prev``): their number to ``counts[k, ch]``,
+    or, where ``out`` is not empty, their sample indices to ``out`` from ``offsets[k, ch]`` on."""
     ch, k = cuda.grid(2)
     if ch >= zf.shape[1] or k >= n_seg:
         return
-    s0 = (j0 + k) * seg
-    s1 = min(s0 + seg, n)
+    s0, s1 = _bounds(j0, k, seg, n)
     zp = z_prev[ch] if s0 == z0 else zf[s0 - 1 - z0, ch]
-    m = int64(0)
+    lo_c = lo[ch]
+    hi_c = hi[ch]
+    write = out.shape[0] > 0
+    m = offsets[k, ch] if write else int64(0)
     for r in range(s0, s1):
         z = zf[r - z0, ch]
-        m += _crossing(z, zp, lo[ch], hi[ch])
-        zp = z
-    counts[k, ch] = m
-
-
-@cuda.jit
-def write(zf, z0, n, seg, j0, n_seg, z_prev, lo, hi, offsets, out):  # pragma: no cover - compiled
-    """The crossings' sample indices, each segment's from ``out[offsets[k, ch]]`` on."""
-    ch, k = cuda.grid(2)
-    if ch >= zf.shape[1] or k >= n_seg:
-        return
-    s0 = (j0 + k) * seg
-    s1 = min(s0 + seg, n)
-    zp = z_prev[ch] if s0 == z0 else zf[s0 - 1 - z0, ch]
-    m = offsets[k, ch]
-    for r in range(s0, s1):
-        z = zf[r - z0, ch]
-        if _crossing(z, zp, lo[ch], hi[ch]):
-            out[m] = r
+        if ((z < lo_c) and (zp >= lo_c)) or ((z > hi_c) and (zp <= hi_c)):
+            if write:
+                out[m] = r
             m += 1
         zp = z
+    if not write:
+        counts[k, ch] = m
 
 
 def grid(n_channels: int, n_segments: int) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -65,6 +65,7 @@ def run_cuda(source: Source, design: FilterDesign, *, start: int = 0, stop: int 
         d_lo = cuda.to_device(np.asarray(lo, dtype=np.float32))
         d_hi = cuda.to_device(np.asarray(hi, dtype=np.float32))
         d_prev = cuda.to_device(np.full(C, np.nan, dtype=np.float32))  # sample 0 has no previous sample
+        d_none = cuda.device_array(0, dtype=np.int64)
     info = np.iinfo(source.dtype) if source.dtype.kind in "iu" else None
     slo, shi = (info.min, info.max) if info is not None else (np.nan, np.nan)
     d_sat = cuda.to_device(np.zeros(C, dtype=np.int64))
@@ -90,13 +91,18 @@ def run_cuda(source: Source, design: FilterDesign, *, start: int = 0, stop: int 
             out[lo_row - start:hi_row - start] = d_zf[lo_row - a:hi_row - a].copy_to_host()
         if detect:
             d_counts = cuda.device_array((jb - ja, C), dtype=np.int64)
-            K.count[blocks, threads](d_zf, a, n, L, ja, jb - ja, d_prev, d_lo, d_hi, d_counts)
+            K.crossings[blocks, threads](d_zf, a, n, L, ja, jb - ja, d_prev, d_lo, d_hi, d_counts, d_counts, d_none)
             counts = d_counts.copy_to_host()
             per_ch = counts.sum(axis=0)
             offsets = np.cumsum(counts, axis=0) - counts + (np.cumsum(per_ch) - per_ch)[None, :]
-            d_out = cuda.device_array(max(1, int(per_ch.sum())), dtype=np.int64)
-            K.write[blocks, threads](d_zf, a, n, L, ja, jb - ja, d_prev, d_lo, d_hi, cuda.to_device(offsets), d_out)
-            sink.add(d_out.copy_to_host()[:int(per_ch.sum())], per_ch)
+            total = int(per_ch.sum())
+            if total:
+                d_out = cuda.device_array(total, dtype=np.int64)
+                K.crossings[blocks, threads](d_zf, a, n, L, ja, jb - ja, d_prev, d_lo, d_hi, d_counts,
+                                             cuda.to_device(offsets), d_out)
+                sink.add(d_out.copy_to_host(), per_ch)
+            else:
+                sink.add(np.zeros(0, dtype=np.int64), per_ch)
             d_prev.copy_to_device(d_zf[b - 1 - a])
     return out, d_sat.copy_to_host()
 
