@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from neuroit.dsp.design import design_filter
+from neuroit.dsp.gpu import check_device, run_cuda
 from neuroit.dsp.engine import (Detector, Sink, cache_chunk, check_length, numba_threads, run, source_from_array,
                                 source_from_recording)
 from neuroit.dsp.noise import noise_of, noise_windows, session_noise
@@ -169,7 +170,7 @@ def detect_crossings(
     (8192 samples for the default filter); results do not depend on it with session noise.
 
     ``device="cuda"`` runs the filter and crossings on an NVIDIA GPU (Numba CUDA, :mod:`neuroit.dsp.gpu`;
-    the session-wide noise estimate stays on the CPU): the same spikes but for samples within ~1e-4 of the
+    the session-wide noise estimate stays on the CPU): the same spikes but for samples within 1e-3 of the
     noise SD of the threshold. ``noise_scope="chunk"`` is CPU-only.
 
     ``out`` (a ``.npz`` path) streams the crossings to a temporary file beside it during the run
@@ -185,14 +186,9 @@ def detect_crossings(
         src = source_from_recording(recording, stream=stream, channels=channels)
     if sign not in ("neg", "pos", "both"):
         raise NeuroitError(f"The 'sign' parameter must be 'neg', 'pos' or 'both'; got {sign!r}.")
-    if device not in ("cpu", "cuda"):
-        raise NeuroitError(f"The 'device' parameter must be 'cpu' or 'cuda'; got {device!r}.")
-    if device == "cuda":
-        from neuroit.dsp.gpu import check_cuda
-
-        if noise_scope != "session" and noise_uv is None:
-            raise NeuroitError("device='cuda' needs the session-wide noise (noise_scope='session') or noise_uv.")
-        check_cuda()
+    check_device(device)
+    if device == "cuda" and noise_scope != "session" and noise_uv is None:
+        raise NeuroitError("device='cuda' needs the session-wide noise (noise_scope='session') or noise_uv.")
     if noise not in ("mad", "std"):
         raise NeuroitError(f"The 'noise' parameter must be 'mad' or 'std'; got {noise!r}.")
     if noise_scope not in ("session", "chunk"):
@@ -236,8 +232,6 @@ def detect_crossings(
             if noise_arr is not None:  # spikes do not depend on the chunking: keep each chunk's codes in cache
                 step = min(step, cache_chunk(n_ch, src.dtype.itemsize))
             if device == "cuda":
-                from neuroit.dsp.gpu import run_cuda
-
                 _, n_sat = run_cuda(src, design, lo=lo, hi=hi, sink=sink)
                 samples, offsets = _dead_time(*sink.assemble(), dead)
             else:

@@ -486,7 +486,7 @@ def bandpass(
     with margins so that it equals the same rows of the whole filtered session. Returns float32
     in physical units (µV for the amplifier stream); memory beyond the result stays bounded.
     ``device="cuda"`` filters on an NVIDIA GPU (:mod:`neuroit.dsp.gpu`; equal to the CPU path within
-    ~1e-4 of the noise SD).
+    1e-3 of the noise SD).
     """
     src = _source(traces, sampling_rate, stream=stream, channels=channels)
     if design is None:
@@ -498,12 +498,11 @@ def bandpass(
     stop = n if stop is None else int(stop)
     if not 0 <= start < stop <= n:
         raise NeuroitError(f"The sample range must satisfy 0 <= start < stop <= {n}; got start={start}, stop={stop}.")
-    if device == "cuda":
-        from neuroit.dsp.gpu import run_cuda
+    from neuroit.dsp.gpu import check_device, run_cuda
 
+    check_device(device)
+    if device == "cuda":
         return run_cuda(src, design, start=start, stop=stop, want_output=True)[0]
-    if device != "cpu":
-        raise NeuroitError(f"The 'device' parameter must be 'cpu' or 'cuda'; got {device!r}.")
     sink = ArraySink(start, stop, src.n_channels)
     with numba_threads(n_jobs):
         run(src, design, segments=[(start, stop)], chunk=int(chunk_s * src.sampling_rate), sink=sink)

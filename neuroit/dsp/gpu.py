@@ -6,8 +6,8 @@ GPU thread per channel and segment, each segment filtered with margins on a fixe
 not depend on the uploads), then crossings are counted and written per segment and only they come back.
 It agrees with the CPU path to float32 rounding and the filter's 1e-7 decay over a margin (the CPU path
 carries the forward state exactly; the GPU starts each segment's forward pass a margin early instead):
-filtered samples within ~1e-4 of the noise SD, crossings identical but for samples within that of the
-threshold. GPU memory: a few hundred MB per upload whatever the session length.
+filtered samples within 1e-3 of the noise SD (typically ~5e-5), crossings identical but for samples that
+close to the threshold. GPU memory: a few hundred MB per upload whatever the session length.
 """
 from __future__ import annotations
 
@@ -25,8 +25,12 @@ SEGMENT = 4096
 UPLOAD_SEGMENTS = 64
 
 
-def check_cuda() -> None:
-    """Raise a clear error unless Numba sees a CUDA GPU."""
+def check_device(device: str) -> None:
+    """Raise a clear error for a ``device`` other than "cpu"/"cuda", or for "cuda" unless Numba sees a CUDA GPU."""
+    if device not in ("cpu", "cuda"):
+        raise NeuroitError(f"The 'device' parameter must be 'cpu' or 'cuda'; got {device!r}.")
+    if device == "cpu":
+        return
     try:
         from numba import cuda
     except ImportError as exc:  # pragma: no cover - numba ships its CUDA target
@@ -45,7 +49,7 @@ def run_cuda(source: Source, design: FilterDesign, *, start: int = 0, stop: int 
 
     from neuroit._kernels import cuda as K
 
-    check_cuda()
+    check_device("cuda")
     n, C = source.n_samples, source.n_channels
     stop = n if stop is None else stop
     p, m, L = design.padlen, design.margin, SEGMENT
