@@ -2,11 +2,12 @@
 
     python benchmarks/bench_gpu.py [--duration 60] [--channels 288] [--dir /tmp/neuroit-bench-dsp]
 
-Needs an NVIDIA GPU (elsewhere it says so and exits 0, so that ``make bench`` runs everywhere). Writes (once) the same Intan recording as ``bench_dsp.py``, then in one process times
+Needs an NVIDIA GPU (elsewhere it says so and exits 0, so that ``make bench`` runs everywhere). Writes (once)
+the same Intan recording as ``bench_dsp.py``, then in one process times
 ``detect_crossings(read_intan(folder), device=...)`` for "cuda" and "cpu" (all cores): first run (compiles
-nothing: both paths are compiled on a small array first, and that time is printed apart) and the best of
-the runs made within ``BUDGET_S`` seconds. Prints seconds, × real time, the ratio, and how far the spikes
-agree (identical but for threshold ties is expected).
+nothing: both paths are compiled on a small array first, and that time is printed apart), best and median
+of the runs, as many as ``bench_dsp.py`` makes. Prints seconds, × real time, the ratio, and how far the
+spikes agree (identical but for threshold ties is expected).
 """
 from __future__ import annotations
 

@@ -61,14 +61,16 @@ class FilterDesign:
 
     @cached_property
     def kernel(self) -> tuple:
-        """The cascade as the kernel runs it and scipy's steady-state initial conditions for it:
-        ``(sections, scale, symmetric, zi)`` (see :func:`neuroit._kernels.iir.kernel_cascade`)."""
+        """The cascade as the kernels (CPU and GPU) run it, scipy's steady-state initial conditions for it and
+        the DC gain of its first section: ``(sections, scale, symmetric, zi, g0)`` (see
+        :func:`neuroit._kernels.iir.kernel_cascade`)."""
         from scipy import signal
 
         from neuroit._kernels.iir import kernel_cascade
 
         sections, scale, symmetric = kernel_cascade(self.sos)
-        return sections, scale, symmetric, signal.sosfilt_zi(sections).reshape(-1)
+        g0 = float(sections[0, :3].sum() / sections[0, 3:].sum())
+        return sections, scale, symmetric, signal.sosfilt_zi(sections).reshape(-1), g0
 
     @cached_property
     def block(self) -> int:

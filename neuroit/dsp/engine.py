@@ -107,6 +107,20 @@ class Source:
         return (self.ref_code - (32768 if self.shifted else 0)).astype(np.float32)
 
     @property
+    def rails(self) -> np.ndarray:
+        """The kernel dtype's two extreme codes (saturation); NaN, equal to no code, for float input."""
+        if self.dtype.kind in "iu":
+            info = np.iinfo(self.dtype)
+            return np.array([info.min, info.max], dtype=self.dtype)
+        return np.full(2, np.nan, dtype=self.dtype)
+
+    def to_physical(self, design: FilterDesign) -> tuple[np.ndarray, np.ndarray]:
+        """``(gain, dc)`` per channel: physical units per unit of the kernels' output (which filter codes with
+        the cascade's b0 divided out) and the filtered value of the subtracted offset (physical units)."""
+        scale = design.kernel[1]
+        return self.gain * scale**2, design.dc_gain ** 2 * self.shift
+
+    @property
     def shift(self) -> np.ndarray:
         """Physical value subtracted from every sample before filtering (float64, per channel)."""
         return self.ref_code * self.gain + self.offset
@@ -252,17 +266,15 @@ def run(
     check_length(n_total, design)
     chunk = max(blk, int(math.ceil(chunk / blk)) * blk)
     n_ch = source.n_channels
-    sos, scale, symmetric, zi = design.kernel
+    sos, _, symmetric, zi, g0 = design.kernel
     WIDTH = width_for(len(sos))
     n_pad = -n_ch % WIDTH
     cp = n_ch + n_pad
     float_input = source.dtype.kind == "f"
     coef = sos.reshape(-1)
-    g0 = float(sos[0, :3].sum() / sos[0, 3:].sum())  # DC gain of the first section (its steady state)
     state = np.zeros((len(sos) + 1, 2, cp), dtype=np.float64)  # forward state, carried across chunks
     code0 = _pad(source.kernel_ref, n_pad)
-    dc = design.dc_gain ** 2 * source.shift  # filtered value of the subtracted offset (physical units)
-    gain = source.gain * scale**2  # physical units per unit of the kernel (which filters with the b0 divided out)
+    gain, dc = source.to_physical(design)
     gain32 = _pad(gain.astype(np.float32), n_pad)
     dc32 = _pad(dc.astype(np.float32), n_pad)
     step = int(sink.out_step)
@@ -277,11 +289,7 @@ def run(
             tail_cache.append(_pad_cols(_right_extension(source, p), n_pad))
         return tail_cache[0]
 
-    if source.dtype.kind in "iu":
-        info = np.iinfo(source.dtype)
-        sat = np.array([info.min, info.max], dtype=source.dtype)
-    else:
-        sat = np.full(2, np.nan, dtype=source.dtype)  # never equal to any float code
+    sat = source.rails
     n_sat = np.zeros(cp, dtype=np.int64)
     # the kernel compares filtered codes: thresholds and the carried previous value go to codes and back
     if detector is None:

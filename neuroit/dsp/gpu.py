@@ -53,25 +53,24 @@ def run_cuda(source: Source, design: FilterDesign, *, start: int = 0, stop: int 
     n, C = source.n_samples, source.n_channels
     stop = n if stop is None else stop
     p, m, L = design.padlen, design.margin, SEGMENT
-    sos, scale, _, zi = design.kernel
+    sos, _, _, zi, g0 = design.kernel
     if len(sos) > K.MAX_SECTIONS:
         raise NeuroitError(f"device='cuda' filters at most {K.MAX_SECTIONS} sections; this design has {len(sos)}.")
     d_coef = cuda.to_device(np.ascontiguousarray(sos.reshape(-1)))
     d_zi = cuda.to_device(np.ascontiguousarray(zi))
-    g0 = float(sos[0, :3].sum() / sos[0, 3:].sum())
     d_code0 = cuda.to_device(source.kernel_ref.astype(np.float64))
     d_head = cuda.to_device(_left_extension(source, p))
     d_tail = cuda.to_device(_right_extension(source, p))
-    d_gain = cuda.to_device((source.gain * scale**2).astype(np.float32))
-    d_dc = cuda.to_device((design.dc_gain**2 * source.shift).astype(np.float32))
+    gain, dc = source.to_physical(design)
+    d_gain = cuda.to_device(gain.astype(np.float32))
+    d_dc = cuda.to_device(dc.astype(np.float32))
     detect = lo is not None
     if detect:
         d_lo = cuda.to_device(np.asarray(lo, dtype=np.float32))
         d_hi = cuda.to_device(np.asarray(hi, dtype=np.float32))
         d_prev = cuda.to_device(np.full(C, np.nan, dtype=np.float32))  # sample 0 has no previous sample
         d_none = cuda.device_array(0, dtype=np.int64)
-    info = np.iinfo(source.dtype) if source.dtype.kind in "iu" else None
-    slo, shi = (info.min, info.max) if info is not None else (np.nan, np.nan)
+    slo, shi = source.rails
     d_sat = cuda.to_device(np.zeros(C, dtype=np.int64))
     n_seg = -(-n // L)
     out = np.empty((stop - start, C), dtype=np.float32) if want_output else None
